@@ -1,0 +1,64 @@
+"""The ``kubewarm`` command line (everything but the tray, which ``kubewarm.tray.cli`` adds).
+
+Each group of subcommands lives in its own module with a ``register(subparsers)`` function;
+this module only assembles them. ``kubewarm exec PLUGIN ...`` is dispatched before argparse is
+imported, so it costs no more than ``kubewarm-exec`` beyond the console-script wrapper.
+"""
+
+from __future__ import annotations
+
+import sys
+
+COMMAND_MODULES = (
+    "kubewarm.engine.cli_kubeconfig",  # inject, restore, status
+    "kubewarm.engine.cli_cache",  # clear, entries
+    "kubewarm.engine.cli_pins",  # pin, unpin, pins
+)
+
+
+def build_parser():
+    """The argparse parser with every engine subcommand registered."""
+    import argparse
+    import importlib
+
+    from kubewarm.engine import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="kubewarm",
+        description=(
+            "Keeps kubectl's exec-plugin credentials warm: a caching shim for aws eks get-token,"
+            " gke-gcloud-auth-plugin, kubelogin and friends, and a tray app that refreshes"
+            " pinned contexts before they expire. With no command, starts the tray app."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"kubewarm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    exec_parser = sub.add_parser(
+        "exec", help="run the credential shim (same as kubewarm-exec PLUGIN ARGS...)"
+    )
+    exec_parser.add_argument("plugin_argv", nargs=argparse.REMAINDER, metavar="PLUGIN [ARGS...]")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``kubewarm`` without the tray."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "exec":
+        from kubewarm.engine.shim import main as shim_main
+
+        shim_main(args[1:])
+        return
+    parser = build_parser()
+    ns = parser.parse_args(args)
+    if not getattr(ns, "func", None):
+        parser.print_help()
+        sys.exit(2)
+    sys.exit(ns.func(ns) or 0)

@@ -1,0 +1,330 @@
+"""Getting a credential when the cache cannot answer: the shim's slow path and the tray's refresh.
+
+Every path here holds the per-key lock while the plugin runs, re-reads the cache once it has
+the lock (another process may have filled it meanwhile), validates the plugin's output, and
+stores only a valid, unexpired credential. Failures are never cached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+
+from kubewarm.engine import cache_key, debug, events_log, served, settings
+from kubewarm.engine.entry import BadEntry, Entry, decode
+from kubewarm.engine.exec_credential import InvalidCredential, requested_api_version, validate
+from kubewarm.engine.plugin import (
+    PluginNotFound,
+    PluginResult,
+    run_background,
+    run_foreground,
+    spawn_detached,
+)
+from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.stores.choice import open_store
+
+BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
+RECIPE_EXTRA_ENV = ("PATH", "KUBECONFIG", "HOME")
+
+
+class Outcome:
+    """The result of one refresh, for the tray and the CLI (never holds the secret)."""
+
+    __slots__ = ("expires", "key", "needs_login", "ok", "reason")
+
+    def __init__(
+        self, ok: bool, key: str, reason: str = "", expires: float = 0.0, needs_login: bool = False
+    ) -> None:
+        self.ok = ok
+        self.key = key
+        self.reason = reason
+        self.expires = expires
+        self.needs_login = needs_login
+
+    def __repr__(self) -> str:
+        return f"Outcome(ok={self.ok}, key={self.key[:12]}, reason={self.reason!r})"
+
+
+_LOGIN_HINTS = (
+    "sso session",
+    "sso token",
+    "aws sso login",
+    "token has expired and refresh failed",
+    "gcloud auth login",
+    "reauthentication",
+    "re-authenticate",
+    "interactive",
+    "device code",
+    "please login",
+    "please log in",
+    "az login",
+    "mfa",
+    "browser",
+)
+
+
+def looks_like_login_needed(reason: str) -> bool:
+    """Whether a failed run's reason reads like 'a person must log in first'."""
+    lowered = reason.lower()
+    return any(hint in lowered for hint in _LOGIN_HINTS)
+
+
+def usage(args: list[str]) -> int:
+    from kubewarm.engine import __version__
+
+    if args and args[0] == "--version":
+        print(f"kubewarm-exec {__version__}")
+        return 0
+    print(
+        "usage: kubewarm-exec PLUGIN [ARGS...]\n\n"
+        "Prints PLUGIN's ExecCredential from kubewarm's cache while it is valid and runs\n"
+        "PLUGIN only when it must. Set as exec.command in a kubeconfig, with the original\n"
+        "command moved to the front of exec.args (`kubewarm inject` does it for you).\n"
+        "KUBEWARM_DEBUG=1 explains every decision on stderr.",
+        file=sys.stdout if args else sys.stderr,
+    )
+    return 0 if args else 2
+
+
+def _read_entry(store, key: str) -> Entry | None:
+    try:
+        blob = store.read(key)
+        return decode(blob) if blob is not None else None
+    except (StoreUnavailable, BadEntry, OSError) as exc:
+        debug.log(f"key={key[:12]} cache entry unusable ({exc}); it will be replaced")
+        return None
+
+
+def _timing(values: Mapping[str, str], lifetime: float) -> tuple[float, float]:
+    from kubewarm.engine.shim import _timing as timing
+
+    return timing(dict(values), lifetime)
+
+
+def _recipe(
+    argv: list[str], env: Mapping[str, str], names: tuple[str, ...], entry: Entry, store_name: str
+) -> bytes:
+    info = cache_key.normalize_exec_info(env.get("KUBERNETES_EXEC_INFO", ""))
+    cluster = ""
+    try:
+        cluster = (
+            json.loads(info).get("spec", {}).get("cluster", {}).get("server", "") if info else ""
+        )
+    except (ValueError, AttributeError):
+        cluster = ""
+    recipe = {
+        "version": 1,
+        "argv": argv,
+        "env": {n: env[n] for n in (*names, *RECIPE_EXTRA_ENV) if n in env},
+        "exec_info": info,
+        "user": env.get("KUBEWARM_USER", ""),
+        "plugin": os.path.basename(argv[0]),
+        "cluster": cluster,
+        "store": store_name,
+        "expires": entry.expires,
+        "explicit_expiry": entry.explicit,
+        "obtained": entry.obtained,
+    }
+    return json.dumps(recipe, sort_keys=True).encode("utf-8")
+
+
+def _check_output(
+    argv: list[str], env: Mapping[str, str], result: PluginResult, values: Mapping[str, str]
+) -> Entry:
+    """Validate a successful run's stdout into an Entry, or raise InvalidCredential."""
+    now = time.time()
+    requested = requested_api_version(env.get("KUBERNETES_EXEC_INFO", ""))
+    credential = validate(result.stdout, requested, now)
+    if credential.expires is None:
+        ttl = settings.number(dict(values), "KUBEWARM_DEFAULT_TTL")
+        return Entry(result.stdout, now + ttl, now, explicit=False)
+    return Entry(result.stdout, credential.expires, now, explicit=True)
+
+
+def _save(store, key: str, entry: Entry, recipe: bytes) -> str:
+    """Store entry and recipe; returns '' or why it could not be stored (never fatal)."""
+    if store is None:
+        return "no usable store"
+    try:
+        store.write(key, entry.encode())
+        store.write_meta(key, recipe)
+    except (StoreUnavailable, OSError) as exc:
+        return str(exc)
+    return ""
+
+
+def _plugin_name(argv: list[str]) -> str:
+    return os.path.basename(argv[0]) if argv else "?"
+
+
+def foreground(
+    argv: list[str],
+    key: str,
+    values: Mapping[str, str],
+    *,
+    reason: str,
+    rejected: str = "",
+    started: float = 0.0,
+) -> int:
+    """The shim's slow path: answer kubectl now, running the plugin if the cache cannot."""
+    env = os.environ
+    names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
+    try:
+        store = open_store(dict(values))
+        store_name = store.name
+    except StoreUnavailable as exc:
+        debug.log(f"key={key[:12]} store unusable ({exc}); running the plugin without caching")
+        store, store_name = None, "none"
+    identity = served.caller_identity() if "KUBERNETES_EXEC_INFO" in env else ""
+    from kubewarm.engine.locks import hold
+
+    with hold(key):
+        if store is not None:
+            entry = _read_entry(store, key)
+            if entry is not None and entry.digest != rejected:
+                _, margin = _timing(values, entry.lifetime)
+                if entry.expires - time.time() > margin:
+                    _emit(entry.payload)
+                    if identity:
+                        served.mark(key, entry.digest, identity)
+                    debug.log(
+                        f"key={key[:12]} filled by another process while waiting;"
+                        f" served {_elapsed(started)}"
+                    )
+                    return 0
+        debug.log(f"key={key[:12]} {reason}: running plugin {_plugin_name(argv)}")
+        try:
+            result = run_foreground(argv, env)
+        except PluginNotFound as exc:
+            print(f"kubewarm: {exc}", file=sys.stderr)
+            return 127
+        if result.returncode != 0:
+            _emit(result.stdout)
+            debug.log(
+                f"key={key[:12]} plugin {_plugin_name(argv)} failed with exit"
+                f" {result.returncode}; nothing cached"
+            )
+            return result.returncode
+        try:
+            entry = _check_output(argv, env, result, values)
+        except InvalidCredential as exc:
+            print(f"kubewarm: plugin {_plugin_name(argv)} {exc}; nothing cached", file=sys.stderr)
+            return 1
+        problem = _save(store, key, entry, _recipe(argv, env, names, entry, store_name))
+        _emit(entry.payload)
+        if identity:
+            served.mark(key, entry.digest, identity)
+    served.prune()
+    if problem:
+        debug.log(f"key={key[:12]} not cached: {problem}")
+    else:
+        debug.log(
+            f"key={key[:12]} stored in {store_name}, expires"
+            f" {_clock(entry.expires)}{'' if entry.explicit else ' (default TTL)'}"
+            f" {_elapsed(started)}"
+        )
+    return 0
+
+
+def refresh(
+    argv: list[str],
+    env: Mapping[str, str],
+    values: Mapping[str, str],
+    *,
+    key: str | None = None,
+    timeout: float | None = None,
+    only_if_stale: bool = False,
+) -> Outcome:
+    """Run the plugin without a terminal and store its credential under ``key``.
+
+    Used by the shim's background refresh and by the tray. ``only_if_stale`` skips the run when
+    the cached credential is (meanwhile) outside its refresh window. Never raises.
+    """
+    names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
+    key = key or cache_key.compute(argv, dict(env), names)
+    if timeout is None:
+        timeout = settings.number(dict(values), "KUBEWARM_REFRESH_TIMEOUT")
+    try:
+        store = open_store(dict(values))
+    except StoreUnavailable as exc:
+        return Outcome(False, key, f"store unusable: {exc}")
+    from kubewarm.engine.locks import hold
+
+    with hold(key, blocking=not only_if_stale) as acquired:
+        if not acquired:
+            return Outcome(True, key, "another process is refreshing it")
+        if only_if_stale:
+            current = _read_entry(store, key)
+            if current is not None:
+                window, _ = _timing(values, current.lifetime)
+                if current.expires - time.time() > window:
+                    return Outcome(True, key, "already fresh", current.expires)
+        try:
+            result = run_background(argv, env, timeout)
+        except PluginNotFound as exc:
+            return Outcome(False, key, str(exc))
+        if result.returncode != 0 or result.timed_out:
+            reason = result.reason()
+            return Outcome(False, key, reason, needs_login=looks_like_login_needed(reason))
+        try:
+            entry = _check_output(argv, env, result, values)
+        except InvalidCredential as exc:
+            return Outcome(False, key, f"plugin {_plugin_name(argv)} {exc}")
+        problem = _save(store, key, entry, _recipe(argv, env, names, entry, store.name))
+        if problem:
+            return Outcome(False, key, f"not stored: {problem}")
+        return Outcome(True, key, "refreshed", entry.expires)
+
+
+def package_root() -> str:
+    """The directory that ``kubewarm``'s subpackages live in (site-packages/kubewarm, or the
+    source tree for an editable install, where ``kubewarm.engine`` maps to ``engine/``)."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def bootstrap_code(statement: str) -> str:
+    """Python source that makes ``kubewarm`` importable without site-packages, then runs
+    ``statement``: for ``python -I -S`` launchers and detached helpers."""
+    return (
+        "import sys;m=type(sys)('kubewarm');m.__path__=[" + repr(package_root()) + "];"
+        "sys.modules['kubewarm']=m;" + statement
+    )
+
+
+def spawn_background_refresh(argv: list[str], key: str) -> None:
+    """Start a detached process that refreshes ``key``; kubectl does not wait for it."""
+    code = bootstrap_code("from kubewarm.engine.shim import main;main()")
+    env = dict(os.environ)
+    env[BACKGROUND_ENV] = key
+    try:
+        spawn_detached([sys.executable, "-c", code, *argv], env)
+    except OSError as exc:
+        debug.log(f"key={key[:12]} could not start a background refresh: {exc}")
+
+
+def background_refresh(argv: list[str], key: str, values: Mapping[str, str]) -> int:
+    """Body of the detached refresh process started by :func:`spawn_background_refresh`."""
+    env = {k: v for k, v in os.environ.items() if k != BACKGROUND_ENV}
+    outcome = refresh(argv, env, values, key=key, only_if_stale=True)
+    events_log.write(
+        f"background refresh key={key[:12]} plugin={_plugin_name(argv)}"
+        f" ok={outcome.ok} {outcome.reason}"
+    )
+    return 0 if outcome.ok else 1
+
+
+def _emit(data: bytes) -> None:
+    from kubewarm.engine.shim import _write_stdout
+
+    _write_stdout(data)
+
+
+def _clock(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _elapsed(started: float) -> str:
+    return f"{(time.perf_counter() - started) * 1000:.1f}ms" if started else ""

@@ -1,0 +1,1 @@
+"""kubewarm's tray app: a thin pystray shell over ``kubewarm.engine``."""

@@ -1,0 +1,16 @@
+"""``kubewarm``: the engine's command line plus ``tray`` (the default with no command)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] == "tray":
+        from kubewarm.tray.app import run
+
+        sys.exit(run(args[1:]))
+    from kubewarm.engine.cli import main as engine_main
+
+    engine_main(args)
