@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs: a Secret Service (gnome-keyring in a D-Bus session),
+# a tray host under Xvfb (trayer, dunst, GTK/AppIndicator introspection for pystray), X
+# tooling for clicks and screenshots, and openssl. Idempotent; needs root (or sudo).
+set -euo pipefail
+PKGS=(
+  gnome-keyring dbus dbus-x11 libsecret-tools
+  xvfb xdotool trayer imagemagick dunst x11-utils
+  gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 libgirepository1.0-dev libcairo2-dev pkg-config
+  openssl
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
