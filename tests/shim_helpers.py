@@ -1,0 +1,66 @@
+"""Helpers for running ``kubewarm-exec`` directly, as kubectl would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.fixtures_core import EXEC_API, shim_command
+
+
+def exec_info(
+    server: str = "", ca: str = "", interactive: bool = False, api_version: str = EXEC_API
+) -> str:
+    """``KUBERNETES_EXEC_INFO`` as client-go writes it (compact JSON, spec.interactive last)."""
+    spec = {}
+    if server:
+        spec["cluster"] = {"server": server, "certificate-authority-data": ca, "config": None}
+    spec["interactive"] = interactive
+    doc = {"kind": "ExecCredential", "apiVersion": api_version, "spec": spec}
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def run_shim(
+    argv: list[str], env: dict, *, stdin: str | None = None, timeout: float = 60, **extra_env: str
+) -> subprocess.CompletedProcess:
+    """Run the installed shim with ``argv``; ``extra_env`` entries are added to ``env``."""
+    return subprocess.run(
+        [shim_command(), *argv],
+        env={**env, **extra_env},
+        input=(stdin or "").encode(),
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def token_of(stdout: bytes) -> str:
+    status = json.loads(stdout)["status"]
+    return status.get("token") or status.get("clientCertificateData", "")
+
+
+def store_files(env: dict) -> list[Path]:
+    directory = Path(env["KUBEWARM_CACHE_DIR"]) / "credentials"
+    return sorted(directory.glob("*.cred")) if directory.exists() else []
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass (bounded)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
