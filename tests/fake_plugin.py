@@ -35,10 +35,21 @@ def main() -> int:
     parser.add_argument("--ttl", type=float, default=900)
     parser.add_argument("--sleep", type=float, default=0)
     parser.add_argument("--log")
+    parser.add_argument("--control", help="JSON file overriding mode/sleep, read at each run")
     args = parser.parse_args()
+    child_pid = ""
+    if args.control and os.path.exists(args.control):
+        with open(args.control, encoding="utf-8") as fh:
+            control = json.load(fh)
+        args.mode = control.get("mode", args.mode)
+        args.sleep = control.get("sleep", args.sleep)
+        if control.get("child"):  # like aws-vault running aws: a grandchild of the shim
+            import subprocess
+
+            child_pid = str(subprocess.Popen(["sleep", str(control["child"])]).pid)
     if args.log:
         with open(args.log, "a", encoding="utf-8") as fh:
-            fh.write(f"{os.getpid()} {time.time():.3f} {args.mode}\n")
+            fh.write(f"{os.getpid()} {time.time():.3f} {args.mode} {child_pid}\n")
     if args.sleep:
         time.sleep(args.sleep)
     info = json.loads(os.environ.get("KUBERNETES_EXEC_INFO") or "{}")

@@ -183,7 +183,11 @@ def plugin_runs(log: Path) -> int:
 
 
 def fake_plugin_argv(
-    mode: str = "token", ttl: float = 900, sleep: float = 0, log: Path | None = None
+    mode: str = "token",
+    ttl: float = 900,
+    sleep: float = 0,
+    log: Path | None = None,
+    control: Path | None = None,
 ) -> list[str]:
     """argv of the test plugin (run by this venv's python)."""
     argv = [sys.executable, str(FAKE_PLUGIN), "--mode", mode, "--ttl", str(ttl)]
@@ -191,6 +195,8 @@ def fake_plugin_argv(
         argv += ["--sleep", str(sleep)]
     if log is not None:
         argv += ["--log", str(log)]
+    if control is not None:
+        argv += ["--control", str(control)]
     return argv
 
 
