@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from kubewarm.engine import cache_key, debug, events_log, served, settings
 from kubewarm.engine.entry import BadEntry, Entry, decode
 from kubewarm.engine.exec_credential import InvalidCredential, requested_api_version, validate
+from kubewarm.engine.hotpath import timing, write_stdout
 from kubewarm.engine.plugin import (
     PluginNotFound,
     PluginResult,
@@ -99,8 +100,6 @@ def _read_entry(store, key: str) -> Entry | None:
 
 
 def _timing(values: Mapping[str, str], lifetime: float) -> tuple[float, float]:
-    from kubewarm.engine.shim import _timing as timing
-
     return timing(dict(values), lifetime)
 
 
@@ -296,7 +295,7 @@ def bootstrap_code(statement: str) -> str:
 
 def spawn_background_refresh(argv: list[str], key: str) -> None:
     """Start a detached process that refreshes ``key``; kubectl does not wait for it."""
-    code = bootstrap_code("from kubewarm.engine.shim import main;main()")
+    code = bootstrap_code("from kubewarm.engine.hotpath import main;main()")
     env = dict(os.environ)
     env[BACKGROUND_ENV] = key
     try:
@@ -317,9 +316,7 @@ def background_refresh(argv: list[str], key: str, values: Mapping[str, str]) -> 
 
 
 def _emit(data: bytes) -> None:
-    from kubewarm.engine.shim import _write_stdout
-
-    _write_stdout(data)
+    write_stdout(data)
 
 
 def _clock(epoch: float) -> str:

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import sys
+from kubewarm.engine.hotpath import debug_enabled as enabled
+from kubewarm.engine.hotpath import debug_log as log
 
-_OFF = ("", "0", "false", "no", "off")
-
-
-def enabled() -> bool:
-    return os.environ.get("KUBEWARM_DEBUG", "").strip().lower() not in _OFF
-
-
-def log(message: str) -> None:
-    """Write ``kubewarm: message`` to stderr when debugging is on."""
-    if enabled():
-        try:
-            sys.stderr.write("kubewarm: " + message + "\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
+__all__ = ["enabled", "log"]

@@ -1,8 +1,6 @@
-"""Credential stores: one module per store, a chooser in ``choice``.
+"""Credential stores: one module per store, a chooser in ``choice``; the interface is in
+``base``. ``StoreUnavailable`` is defined in ``hotpath`` (the shim's hit path raises it)."""
 
-Kept import-free (the shim's hit path loads it); the store interface is in ``base``.
-"""
+from kubewarm.engine.hotpath import StoreUnavailable
 
-
-class StoreUnavailable(Exception):
-    """The store cannot be used now (locked, unreachable, unsafe); the message says why."""
+__all__ = ["StoreUnavailable"]

@@ -1,6 +1,6 @@
 """The file store: one 0600 file per entry in a 0700 directory under the user's cache dir.
 
-``read`` is on the shim's hit path, so this module imports only ``os`` at load time. The
+The shim's hit path reads entries with ``hotpath.read_file_entry`` (same layout). The
 directory is refused when another user owns it or others may write to it; an entry file that
 another user owns or others may read is treated as absent (and replaced on the next write).
 """
@@ -9,55 +9,21 @@ from __future__ import annotations
 
 import os
 
-from kubewarm.engine import paths
+from kubewarm.engine.hotpath import (
+    ENTRY_SUFFIX,
+    META_SUFFIX,
+    check_private_dir,
+    file_store_dir,
+    read_private_file,
+)
 from kubewarm.engine.stores import StoreUnavailable
 
-ENTRY_SUFFIX = ".cred"
-META_SUFFIX = ".meta"
 _POSIX = os.name == "posix"
+check_dir = check_private_dir
 
 
 def store_dir() -> str:
-    return os.path.join(paths.cache_dir(), "credentials")
-
-
-def check_dir(path: str) -> None:
-    """Raise StoreUnavailable unless ``path`` is a directory the user alone controls."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise StoreUnavailable(f"cannot stat {path}: {exc.strerror}") from exc
-    if not _POSIX:
-        return
-    if st.st_uid != os.getuid():
-        raise StoreUnavailable(f"{path} is owned by uid {st.st_uid}, not by you")
-    if st.st_mode & 0o022:
-        raise StoreUnavailable(f"{path} is writable by others (mode {st.st_mode & 0o777:o})")
-
-
-def _read_private(path: str) -> bytes | None:
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StoreUnavailable(f"cannot open {os.path.basename(path)}: {exc.strerror}") from exc
-    try:
-        st = os.fstat(fd)
-        if _POSIX and (st.st_uid != os.getuid() or st.st_mode & 0o077):
-            return None
-        chunks = []
-        while True:
-            chunk = os.read(fd, max(st.st_size, 4096) + 1)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    return file_store_dir()
 
 
 class FileStore:
@@ -90,11 +56,11 @@ class FileStore:
 
     def read(self, key: str) -> bytes | None:
         self._checked()
-        return _read_private(self._path(key, ENTRY_SUFFIX))
+        return read_private_file(self._path(key, ENTRY_SUFFIX))
 
     def read_meta(self, key: str) -> bytes | None:
         self._checked()
-        return _read_private(self._path(key, META_SUFFIX))
+        return read_private_file(self._path(key, META_SUFFIX))
 
     def _write(self, path: str, data: bytes) -> None:
         self._ensure_dir()
