@@ -15,8 +15,6 @@ Decisions, by the cached credential's remaining life:
 - within the margin, absent, unreadable, or rejected by the API server: the plugin runs now.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import time
