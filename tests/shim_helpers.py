@@ -23,11 +23,22 @@ def exec_info(
 
 
 def run_shim(
-    argv: list[str], env: dict, *, stdin: str | None = None, timeout: float = 60, **extra_env: str
+    argv: list[str],
+    env: dict,
+    *,
+    stdin: str | None = None,
+    timeout: float = 60,
+    own_parent: bool = False,
+    **extra_env: str,
 ) -> subprocess.CompletedProcess:
-    """Run the installed shim with ``argv``; ``extra_env`` entries are added to ``env``."""
+    """Run the installed shim with ``argv``; ``extra_env`` entries are added to ``env``.
+
+    With ``own_parent`` the shim's parent is a fresh ``sh`` rather than this test process:
+    like a new kubectl process, so that asking twice is not taken for a rejected token.
+    """
+    prefix = ["/bin/sh", "-c", '"$@"; exit $?', "sh"] if own_parent else []
     return subprocess.run(
-        [shim_command(), *argv],
+        [*prefix, shim_command(), *argv],
         env={**env, **extra_env},
         input=(stdin or "").encode(),
         capture_output=True,
