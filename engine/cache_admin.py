@@ -1,15 +1,24 @@
-"""Looking after the cache: list entries, clear them, drop expired ones (CLI and tray)."""
+"""Looking after the cache in whichever store holds it: list entries, clear them, drop expired
+ones (the CLI's ``entries``/``clear``/``status`` and the tray). Never shows a secret.
+
+Every function takes the settings ``values`` (default: ``settings.load()``) and optionally a
+``store`` to work on instead of the configured one.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable, Mapping
 
-from kubewarm.engine import settings
+from kubewarm.engine import paths, settings
 from kubewarm.engine.entry import BadEntry, decode
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.choice import open_store
+
+HOUSEKEEPING_GRACE = 3600.0  # an entry expired this long ago is deleted
+HOUSEKEEPING_INTERVAL = 6 * 3600.0  # housekeeping_if_due runs at most this often
 
 
 class CachedEntry:
@@ -48,6 +57,10 @@ def _values(values: Mapping[str, str] | None) -> dict[str, str]:
     return dict(values) if values is not None else settings.load()
 
 
+def _store(values: Mapping[str, str] | None, store):
+    return store if store is not None else open_store(_values(values))
+
+
 def _recipe(store, key: str) -> dict:
     try:
         raw = store.read_meta(key)
@@ -57,9 +70,10 @@ def _recipe(store, key: str) -> dict:
     return doc if isinstance(doc, dict) else {}
 
 
-def list_entries(values: Mapping[str, str] | None = None) -> list[CachedEntry]:
-    """Every entry in the configured store (expired and broken ones flagged ``valid=False``)."""
-    store = open_store(_values(values))
+def list_entries(values: Mapping[str, str] | None = None, store=None) -> list[CachedEntry]:
+    """Every entry in the store (expired and broken ones flagged ``valid=False``), sorted by
+    user, then plugin. Raises StoreUnavailable when the store cannot be read at all."""
+    store = _store(values, store)
     result = []
     now = time.time()
     for key in store.list_keys():
@@ -77,13 +91,37 @@ def list_entries(values: Mapping[str, str] | None = None) -> list[CachedEntry]:
                     key, store.name, recipe, entry.expires, entry.explicit, entry.expires > now
                 )
             )
-    return result
+    return sorted(result, key=lambda e: (e.user, e.plugin, e.key))
 
 
-def recipes_for_user(user: str, values: Mapping[str, str] | None = None) -> list[CachedEntry]:
+def recipes_for_user(
+    user: str, values: Mapping[str, str] | None = None, store=None
+) -> list[CachedEntry]:
     """Entries recorded for kubeconfig user ``user`` (``KUBEWARM_USER``), newest first."""
-    found = [e for e in list_entries(values) if e.user == user and e.recipe.get("argv")]
+    found = [e for e in list_entries(values, store) if e.user == user and e.recipe.get("argv")]
     return sorted(found, key=lambda e: e.recipe.get("obtained", 0), reverse=True)
+
+
+def users_for_context(context: str, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The kubeconfig user(s) that context ``context`` names, in the files kubectl would read
+    (``$KUBECONFIG`` or ``~/.kube/config``); empty when no file defines the context."""
+    import yaml
+
+    env = os.environ if environ is None else environ
+    spec = env.get("KUBECONFIG", "")
+    files = [p for p in spec.split(os.pathsep) if p] or [os.path.expanduser("~/.kube/config")]
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                doc = yaml.safe_load(fh) or {}
+        except (OSError, yaml.YAMLError, UnicodeDecodeError):
+            continue
+        contexts = doc.get("contexts") if isinstance(doc, dict) else None
+        for item in contexts if isinstance(contexts, list) else []:
+            if isinstance(item, dict) and item.get("name") == context:
+                user = (item.get("context") or {}).get("user")
+                return [str(user)] if user else []
+    return []
 
 
 def clear(
@@ -91,9 +129,11 @@ def clear(
     *,
     keys: Iterable[str] | None = None,
     users: Iterable[str] | None = None,
+    store=None,
 ) -> int:
-    """Delete all entries, or those matching key prefixes or users; returns how many."""
-    store = open_store(_values(values))
+    """Delete every entry, or those whose key starts with one of ``keys`` or whose kubeconfig
+    user is one of ``users``; entry and metadata both go. Returns how many were deleted."""
+    store = _store(values, store)
     wanted_keys = [k.lower() for k in keys or ()]
     wanted_users = set(users or ())
     removed = 0
@@ -108,13 +148,114 @@ def clear(
     return removed
 
 
-def housekeeping(values: Mapping[str, str] | None = None, grace: float = 3600.0) -> int:
-    """Delete entries that expired more than ``grace`` seconds ago, and broken ones."""
-    store = open_store(_values(values))
+def leftover_file_store(values: Mapping[str, str] | None = None):
+    """The file store, when it holds entries but the keyring is the store in use (left from
+    before a switch to the keyring): they should go. None otherwise."""
+    from kubewarm.engine.stores.file_store import FileStore
+
+    store = _store(values, None)
+    if store.name == "file":
+        return None
+    files = FileStore()
+    try:
+        return files if files.list_keys() else None
+    except (StoreUnavailable, OSError):
+        return None
+
+
+def housekeeping(
+    values: Mapping[str, str] | None = None, grace: float = HOUSEKEEPING_GRACE, store=None
+) -> int:
+    """Delete entries that expired more than ``grace`` seconds ago, broken ones, and keys left
+    without an entry. Returns how many were deleted.
+
+    Each deletion happens under the key's lock, re-checked: an entry being written right now
+    (its key listed a moment before its blob lands) is left alone.
+    """
+    from kubewarm.engine.locks import hold
+
+    store = _store(values, store)
     cutoff = time.time() - grace
     removed = 0
-    for item in list_entries(values):
-        if item.expires < cutoff:
-            store.delete(item.key)
-            removed += 1
+    for item in list_entries(values, store):
+        if item.expires >= cutoff:
+            continue
+        with hold(item.key, blocking=False) as acquired:
+            if not acquired:
+                continue
+            try:
+                blob = store.read(item.key)
+                expires = decode(blob).expires if blob is not None else 0.0
+            except (BadEntry, OSError):
+                expires = 0.0
+            if expires < cutoff:
+                store.delete(item.key)
+                removed += 1
     return removed
+
+
+def _stamp_path() -> str:
+    return os.path.join(paths.cache_dir(), "housekeeping")
+
+
+def housekeeping_if_due(
+    values: Mapping[str, str] | None = None, interval: float = HOUSEKEEPING_INTERVAL
+) -> int:
+    """Run :func:`housekeeping` unless it ran less than ``interval`` seconds ago (one stat).
+    For the slow path and the tray; never raises. Returns how many entries were deleted."""
+    stamp = _stamp_path()
+    try:
+        if time.time() - os.stat(stamp).st_mtime < interval:
+            return 0
+    except OSError:
+        pass
+    try:
+        os.makedirs(os.path.dirname(stamp), mode=0o700, exist_ok=True)
+        with open(stamp, "w", encoding="utf-8") as fh:
+            fh.write(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+        return housekeeping(values)
+    except (StoreUnavailable, OSError):
+        return 0
+
+
+def describe_expiry(entry: CachedEntry, now: float | None = None) -> str:
+    """'in 12m', 'expired 3m ago', 'unreadable' — for listings."""
+    if not entry.expires:
+        return "unreadable"
+    left = entry.remaining(now)
+    text = _duration(abs(left))
+    when = time.strftime("%H:%M:%S", time.localtime(entry.expires))
+    suffix = "" if entry.explicit else ", default TTL"
+    return f"in {text} ({when}{suffix})" if left > 0 else f"expired {text} ago ({when})"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 86400:
+        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def format_entries(entries: list[CachedEntry], now: float | None = None) -> list[str]:
+    """A table (one line per entry) for ``kubewarm entries`` and ``kubewarm status``:
+    user, plugin, cluster, expiry, store, key prefix. Never the credential."""
+    rows = [("USER", "PLUGIN", "CLUSTER", "EXPIRES", "STORE", "KEY")]
+    for e in entries:
+        rows.append(
+            (
+                e.user or "-",
+                e.plugin or "-",
+                e.cluster or "-",
+                describe_expiry(e, now),
+                e.store,
+                e.key[:12],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]

@@ -9,6 +9,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures_core",
+    "tests.fixtures_keyring",
 ]
 
 PLATFORM_SKIP = "other platform:"

@@ -1,37 +1,294 @@
 """Which store holds the credentials: ``KUBEWARM_STORE=auto|keyring|file``.
 
-``lean_reader`` is for the shim's hit path (no keyring import); ``open_store`` gives the full
-store for writes. Both always pick the same store for the same settings.
+``auto`` picks the OS keyring when a secret store is reachable and unlocked, else the file
+store. It decides once, records the decision in ``<cache dir>/store`` and says so once on
+stderr; from then on the shim, the CLI and the tray all read the record instead of probing.
+The record (no secrets in it)::
+
+    keyring                                   <- what auto chose: keyring, file, or -
+    backend=secret-service                    <- the keyring backend, when one was found
+    reason=the Secret Service (GNOME Keyring) is reachable and unlocked
+    decided=2026-11-23T17:00:00Z
+
+A recorded keyring that is unusable for a moment (locked, daemon gone) is never swapped for
+the file store: its operations raise :class:`StoreUnavailable`, and the shim runs the plugin
+without caching (``KUBEWARM_DEBUG=1`` says why). ``kubewarm store --recheck`` decides again.
+
+``lean_reader`` is on the shim's hit path: it loads only the lean reader of the recorded
+backend (no keyring, json or re). ``open_store`` gives the full store for everything else.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+
+from kubewarm.engine import paths
 from kubewarm.engine.stores import StoreUnavailable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no runtime import: collections.abc costs ~3 ms on the hit path
     from collections.abc import Callable
 
+SETTINGS = ("auto", "keyring", "file")
+RECORD_NAME = "store"
+_PLATFORM_KIND = {
+    "linux": "secret-service",
+    "darwin": "macos-keychain",
+    "win32": "windows-credential-manager",
+}
+
 
 def wanted(values: dict[str, str]) -> str:
-    """The configured store name, validated."""
+    """The configured store setting, validated."""
     name = values.get("KUBEWARM_STORE", "auto").strip().lower() or "auto"
-    if name not in ("auto", "keyring", "file"):
+    if name not in SETTINGS:
         raise StoreUnavailable(f"KUBEWARM_STORE={name!r} is not one of auto, keyring, file")
     return name
 
 
-def lean_reader(values: dict[str, str]) -> tuple[str, Callable[[str], bytes | None]]:
-    """The store's name and a fast read function for the shim's hit path."""
-    wanted(values)
-    from kubewarm.engine.stores.file_store import FileStore
+# --- the record ------------------------------------------------------------------------------
 
-    return "file", FileStore().read
+
+class Record:
+    """The recorded decision (see the module docstring)."""
+
+    __slots__ = ("auto", "backend", "decided", "reason")
+
+    def __init__(self, auto: str = "", backend: str = "", reason: str = "", decided: str = ""):
+        self.auto = auto
+        self.backend = backend
+        self.reason = reason
+        self.decided = decided
+
+    def encode(self) -> bytes:
+        lines = [
+            self.auto or "-",
+            f"backend={self.backend}",
+            "reason=" + " ".join(self.reason.split()),
+            f"decided={self.decided}",
+        ]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def record_path() -> str:
+    return os.path.join(paths.cache_dir(), RECORD_NAME)
+
+
+def read_record() -> Record:
+    """The recorded decision (an empty Record when there is none)."""
+    try:
+        fd = os.open(record_path(), os.O_RDONLY)
+    except OSError:
+        return Record()
+    try:
+        text = os.read(fd, 65536).decode("utf-8", "replace")
+    except OSError:
+        return Record()
+    finally:
+        os.close(fd)
+    lines = text.split("\n")
+    record = Record(auto=lines[0].strip() if lines[0].strip() in ("keyring", "file") else "")
+    for line in lines[1:]:
+        name, _, value = line.partition("=")
+        if name in ("backend", "reason", "decided"):
+            setattr(record, name, value.strip())
+    return record
+
+
+def _write_record(record: Record) -> None:
+    from kubewarm.engine.atomic_write import write_atomic
+
+    os.makedirs(paths.cache_dir(), mode=0o700, exist_ok=True)
+    try:
+        write_atomic(record_path(), record.encode(), mode=0o600)
+    except OSError as exc:
+        where = record_path()
+        raise StoreUnavailable(f"cannot record the store choice in {where}: {exc}") from None
+
+
+def forget() -> None:
+    """Drop the recorded decision: the next slow path (or ``kubewarm store``) decides again."""
+    try:
+        os.unlink(record_path())
+    except FileNotFoundError:
+        pass
+
+
+# --- the hit path ------------------------------------------------------------------------------
+
+
+def lean_reader(values: dict[str, str]) -> tuple[str, Callable[[str], bytes | None]]:
+    """(store name, read function) for the shim's hit path; raises StoreUnavailable when no
+    store is chosen yet or the chosen one has no fast reader here (the shim then takes the full
+    path, which decides and records)."""
+    setting = wanted(values)
+    record = read_record() if setting != "file" else Record()
+    if setting == "file" or (setting == "auto" and record.auto == "file"):
+        from kubewarm.engine.stores.file_store import FileStore
+
+        return "file", FileStore().read
+    if setting == "auto" and record.auto != "keyring":
+        raise StoreUnavailable("no store chosen yet (deciding now)")
+    kind = record.backend or _PLATFORM_KIND.get(sys.platform, "")
+    return "keyring", keyring_reader(kind)
+
+
+def keyring_reader(
+    kind: str, environ: dict[str, str] | None = None, service: str = ""
+) -> Callable[[str], bytes | None]:
+    """A read function over the lean reader for keyring backend ``kind``."""
+    from kubewarm.engine.stores.keyring_items import SERVICE, LayoutError, read_value
+
+    service = service or SERVICE
+
+    if kind == "secret-service":
+        from kubewarm.engine.stores.secret_service_lean import SecretServiceReader
+
+        reader = SecretServiceReader(environ)
+        env = os.environ if environ is None else environ
+        scheme = env.get("KEYRING_PROPERTY_SCHEME", "default")
+        user, svc = ("UserName", "Title") if scheme == "KeePassXC" else ("username", "service")
+
+        def fetch(name: str) -> bytes | None:
+            return reader.read({user: name, svc: service})
+
+    elif kind == "macos-keychain":
+        from kubewarm.engine.stores.macos_lean import read_item
+
+        def fetch(name: str) -> bytes | None:
+            return read_item(service, name)
+
+    elif kind == "windows-credential-manager":
+        from kubewarm.engine.stores.windows_lean import read_item as read_credential
+
+        def fetch(name: str) -> bytes | None:
+            return read_credential(service, name)
+
+    else:
+        raise StoreUnavailable(f"no fast reader for keyring backend {kind or '(unknown)'}")
+
+    def read(key: str) -> bytes | None:
+        try:
+            return read_value(fetch, key)
+        except LayoutError as exc:
+            raise StoreUnavailable(str(exc)) from None
+
+    return read
+
+
+# --- deciding (slow path: imports keyring) --------------------------------------------------
 
 
 def open_store(values: dict[str, str]):  # -> Store
-    """The full store (reads, writes, deletes, metadata) that ``lean_reader`` reads from."""
-    wanted(values)
-    from kubewarm.engine.stores.file_store import FileStore
+    """The full store (reads, writes, deletes, metadata) that ``lean_reader`` reads from.
 
-    return FileStore()
+    Decides and records the store first when nothing is recorded yet.
+    """
+    setting = wanted(values)
+    record = read_record() if setting != "file" else Record()
+    if setting == "auto" and not record.auto:
+        record = decide("auto")
+    elif setting == "keyring" and not record.backend:
+        record = decide("keyring")
+    if setting == "file" or (setting == "auto" and record.auto == "file"):
+        from kubewarm.engine.stores.file_store import FileStore
+
+        return FileStore()
+    from kubewarm.engine.stores.keyring_store import KeyringStore
+
+    return KeyringStore(kind=record.backend)
+
+
+def decide(setting: str = "auto", announce: bool = True) -> Record:
+    """Probe the OS keyring, record the decision, and say it once (``announce``).
+
+    For ``auto``: which store, and why. For ``keyring``: which keyring backend (what ``auto``
+    chose is kept). Holds a lock so that concurrent first calls agree on one decision; a
+    decision another process recorded meanwhile is returned as it is.
+    """
+    from kubewarm.engine.locks import hold
+
+    with hold("store-choice"):
+        current = read_record()
+        if current.auto if setting == "auto" else current.backend:
+            return current
+        found = probe()
+        found.decided = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        if setting == "keyring":
+            if not found.backend:
+                raise StoreUnavailable(f"KUBEWARM_STORE=keyring, but {found.reason}")
+            if current.auto:
+                found.auto, found.reason = current.auto, current.reason
+        _write_record(found)
+    if announce:
+        say(found, setting)
+    return found
+
+
+def probe() -> Record:
+    """What ``auto`` would choose now, and why (not recorded)."""
+    from kubewarm.engine.stores.keyring_store import (
+        KeyringStore,
+        describe_kind,
+        detect_backend,
+        kind_of,
+    )
+
+    try:
+        backend = detect_backend()
+    except StoreUnavailable as exc:
+        return Record("file", "", str(exc))
+    kind = kind_of(backend)
+    what = describe_kind(kind)
+    try:
+        secure = float(backend.priority) >= 1
+    except Exception:
+        secure = False
+    if not secure:
+        return Record("file", "", f"the only keyring backend, {what}, is not a recommended one")
+    try:
+        KeyringStore(backend, kind).check()
+    except StoreUnavailable as exc:
+        return Record("file", kind, f"the {what} is reachable but unusable: {exc}")
+    return Record("keyring", kind, f"the {what} is reachable and unlocked")
+
+
+def explain(values: dict[str, str], record: Record | None = None) -> str:
+    """Which store is in use and why, in one sentence (``kubewarm store``, the tray)."""
+    setting = wanted(values)
+    record = record or read_record()
+    if setting == "file":
+        return f"files only you can read ({file_store_location()}), because KUBEWARM_STORE=file"
+    if setting == "auto" and not record.auto:
+        return "not chosen yet: the next kubectl call (or `kubewarm store`) decides"
+    if setting == "auto" and record.auto == "file":
+        return f"files only you can read ({file_store_location()}), because {record.reason}"
+    from kubewarm.engine.stores.keyring_store import describe_kind
+
+    where = describe_kind(record.backend)
+    if setting == "keyring":
+        return f"the OS keyring ({where}), because KUBEWARM_STORE=keyring"
+    return f"the OS keyring ({where}), because {record.reason}"
+
+
+def file_store_location() -> str:
+    from kubewarm.engine.stores.file_store import store_dir
+
+    return store_dir()
+
+
+def say(record: Record, setting: str = "auto") -> None:
+    """Tell the user, once, which store kubewarm uses and why (stderr and kubewarm's log)."""
+    from kubewarm.engine import events_log
+
+    values = {"KUBEWARM_STORE": setting}
+    text = "keeping cached credentials in " + explain(values, record)
+    text += "; `kubewarm store` shows this choice, `kubewarm store --recheck` decides again"
+    events_log.write("store: " + text)
+    try:
+        sys.stderr.write("kubewarm: " + text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
