@@ -1,0 +1,169 @@
+"""``kubewarm inject``, ``kubewarm restore`` and ``kubewarm status``: thin adaptors over
+``kubeconfig_inject`` and ``context_status``."""
+
+from __future__ import annotations
+
+import sys
+
+from kubewarm.engine.kubeconfig_files import display
+
+_NO_PLUGIN = "it has no exec plugin"
+
+
+def register(subparsers) -> None:
+    inject = subparsers.add_parser(
+        "inject",
+        help="make kubectl get exec-plugin credentials through kubewarm",
+        description=(
+            "Wraps every kubeconfig user that has an exec plugin (or those named with --context"
+            " / --user): exec.command becomes kubewarm's launcher and the original command"
+            " moves to the front of exec.args; env gets KUBEWARM_USER. Everything else in the"
+            " file stays byte for byte. Files are backed up first. Running it again repairs"
+            " users that drifted (for instance after `aws eks update-kubeconfig`)."
+        ),
+    )
+    _common(inject)
+    inject.add_argument(
+        "--command",
+        metavar="PATH",
+        help="the shim command to write instead of kubewarm's launcher (a kubewarm-exec)",
+    )
+    inject.set_defaults(func=run_inject)
+
+    restore = subparsers.add_parser(
+        "restore",
+        help="undo inject: give wrapped users back exactly what they had",
+        description=(
+            "Unwraps every user kubewarm wrapped (or those named), so that the file is byte"
+            " for byte what it was before `kubewarm inject`. Files are backed up first."
+        ),
+    )
+    _common(restore)
+    restore.set_defaults(func=run_restore)
+
+    status = subparsers.add_parser(
+        "status",
+        help="per context: wrapped or not, plugin, cached or not, expiry, drift",
+    )
+    _common(status, dry_run=False)
+    status.set_defaults(func=run_status)
+
+
+def _common(parser, dry_run: bool = True) -> None:
+    parser.add_argument(
+        "--kubeconfig",
+        action="append",
+        metavar="PATH",
+        help="kubeconfig file to use (repeatable); default: $KUBECONFIG, else ~/.kube/config",
+    )
+    parser.add_argument(
+        "--context", action="append", default=[], metavar="NAME", help="only this context's user"
+    )
+    parser.add_argument(
+        "--user", action="append", default=[], metavar="NAME", help="only this kubeconfig user"
+    )
+    if dry_run:
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print a unified diff and change nothing"
+        )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _fail(message: str) -> int:
+    print(f"kubewarm: {message}", file=sys.stderr)
+    return 1
+
+
+def run_inject(ns) -> int:
+    from kubewarm.engine.kubeconfig_inject import InjectError, inject
+    from kubewarm.engine.kubeconfig_model import KubeconfigError
+
+    try:
+        report = inject(ns.kubeconfig, ns.context, ns.user, ns.command, ns.dry_run)
+    except (InjectError, KubeconfigError) as exc:
+        return _fail(str(exc))
+    return _print_report(report, "inject")
+
+
+def run_restore(ns) -> int:
+    from kubewarm.engine.kubeconfig_inject import InjectError, restore
+    from kubewarm.engine.kubeconfig_model import KubeconfigError
+
+    try:
+        report = restore(ns.kubeconfig, ns.context, ns.user, ns.dry_run)
+    except (InjectError, KubeconfigError) as exc:
+        return _fail(str(exc))
+    return _print_report(report, "restore")
+
+
+def _print_report(report, verb: str) -> int:
+    changes = report.changes
+    files = report.changed_files
+    if report.dry_run and files:
+        sys.stdout.write(report.diff())
+    counts = {}
+    for change in changes:
+        counts[change.action] = counts.get(change.action, 0) + 1
+    if changes:
+        summary = " and ".join(f"{a} {_plural(n, 'user')}" for a, n in counts.items())
+        lead = "dry run: would have " if report.dry_run else ""
+        print(f"kubewarm {verb}: {lead}{summary} in {_plural(len(files), 'file')}:")
+        for plan in files:
+            print(f"  {display(plan.file.path)}")
+            for c in plan.changes:
+                plugin = f" ({c.plugin})" if c.plugin else ""
+                detail = f": {c.detail}" if c.detail else ""
+                print(f"    {c.action:9s} {c.user}{plugin}{detail}")
+    else:
+        nothing = "already wrapped" if verb == "inject" else "not wrapped"
+        what = _plural(len(report.unchanged), "user")
+        print(f"kubewarm {verb}: nothing to change ({what} {nothing}).")
+    if changes and report.unchanged:
+        state = "already wrapped" if verb == "inject" else "not wrapped"
+        print(f"  {_plural(len(report.unchanged), 'other user')} {state}, left as they are")
+    failed = [s for s in report.skipped if not s.reason.startswith(_NO_PLUGIN)]
+    for s in report.skipped:
+        print(f"  skipped {s.user} in {display(s.path)}: {s.reason}")
+    for f in report.missing:
+        print(f"  ({display(f.path)} from $KUBECONFIG does not exist; kubectl skips it too)")
+    if report.dry_run:
+        if changes:
+            print("Nothing was written (--dry-run).")
+    elif report.written:
+        for target, backup in report.backups.items():
+            print(f"Backup of {display(target)}: {display(backup)}")
+        if verb == "inject" and report.shim is not None:
+            shim = " ".join((report.shim.command, *report.shim.prefix))
+            print(f"kubectl now runs {shim} for them. Undo with: kubewarm restore")
+    if verb == "inject" and not changes and not failed and report.shim is not None:
+        print(f"Shim: {report.shim.command}")
+    return 1 if failed else 0
+
+
+def run_status(ns) -> int:
+    from kubewarm.engine import kubeconfig_files
+    from kubewarm.engine.context_status import format_table, statuses
+    from kubewarm.engine.kubeconfig_model import KubeconfigError
+
+    files = kubeconfig_files.resolve(ns.kubeconfig)
+    try:
+        items = statuses(files)
+    except KubeconfigError as exc:
+        return _fail(str(exc))
+    if ns.context or ns.user:
+        unknown = [c for c in ns.context if c not in {s.name for s in items}]
+        if unknown:
+            return _fail(f"no context named {unknown[0]!r}")
+        items = [s for s in items if s.name in ns.context or s.user in ns.user]
+    present = [display(f.path) for f in files if f.exists]
+    if not present:
+        return _fail("no kubeconfig file found (" + ", ".join(display(f.path) for f in files) + ")")
+    if not items:
+        print(f"No contexts in {', '.join(present)}.")
+        return 0
+    for line in format_table(items):
+        print(line)
+    return 0

@@ -1,0 +1,657 @@
+"""Use cases: wrap kubeconfig users with the shim (inject) and give them back (restore).
+
+Both read every kubeconfig file kubectl would use, plan all edits first (each verified: the
+result must parse, mean exactly what was intended, and, for inject, restore byte for byte),
+then write all files or none: each file is backed up, replaced atomically (temp file in the
+same directory, fsync, rename) with its mode and owner kept, and the files already written are
+put back if a later one fails. ``dry_run`` plans, prints a diff and writes nothing. Running
+inject twice changes nothing the second time; inject also repairs what drifted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import yaml
+from kubewarm.engine import kubeconfig_files, settings
+from kubewarm.engine.kubeconfig_edit import (
+    Edit,
+    Unwrappable,
+    apply_edits,
+    read_marker,
+    set_command_edit,
+    unwrap_edits,
+    wrap_edits,
+)
+from kubewarm.engine.kubeconfig_files import KubeconfigPath, display
+from kubewarm.engine.kubeconfig_model import (
+    USER_ENV,
+    KubeconfigError,
+    ParsedFile,
+    UserNodes,
+    merge_contexts,
+    parse,
+    resolve_command,
+    shim_prefix,
+)
+from kubewarm.engine.launcher import ShimCommand
+
+
+class InjectError(Exception):
+    """Inject or restore cannot go ahead; nothing was written. The message says why."""
+
+
+@dataclass(frozen=True)
+class UserChange:
+    """One user changed (or to be changed) in one file."""
+
+    path: str
+    user: str
+    plugin: str
+    action: str  # wrapped, repaired, restored
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A user kubewarm left alone, and why."""
+
+    path: str
+    user: str
+    reason: str
+
+
+@dataclass
+class FilePlan:
+    """What one file looks like before and after."""
+
+    file: KubeconfigPath
+    before: str
+    after: str
+    changes: list[UserChange] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def diff(self) -> str:
+        name = display(self.file.path)
+        return "".join(
+            difflib.unified_diff(
+                self.before.splitlines(keepends=True),
+                self.after.splitlines(keepends=True),
+                fromfile=f"{name} (now)",
+                tofile=f"{name} (after)",
+            )
+        )
+
+
+@dataclass
+class Report:
+    """The outcome of one inject or restore run."""
+
+    action: str
+    plans: list[FilePlan]
+    skipped: list[Skipped]
+    unchanged: list[UserChange]  # already wrapped (inject) / not wrapped (restore)
+    missing: list[KubeconfigPath]
+    shim: ShimCommand | None = None
+    dry_run: bool = False
+    written: bool = False
+    backups: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> list[UserChange]:
+        return [c for p in self.plans for c in p.changes]
+
+    @property
+    def changed_files(self) -> list[FilePlan]:
+        return [p for p in self.plans if p.changed]
+
+    def diff(self) -> str:
+        return "".join(p.diff() for p in self.changed_files)
+
+
+# --- selection --------------------------------------------------------------------------------
+
+
+def _files(kubeconfig: Sequence[str] | str | None, environ: Mapping[str, str] | None):
+    files = kubeconfig_files.resolve(kubeconfig, environ)
+    for f in files:
+        if f.explicit and not f.exists:
+            if os.path.isdir(f.target):
+                raise KubeconfigError(f.path, "is a directory, not a file")
+            raise KubeconfigError(f.path, "no such file")
+    present = [f for f in files if f.exists]
+    if not present:
+        names = ", ".join(display(f.path) for f in files)
+        raise InjectError(f"no kubeconfig file found (looked for {names})")
+    return present, [f for f in files if not f.exists]
+
+
+def _selected_users(
+    parsed: Sequence[ParsedFile], contexts: Iterable[str], users: Iterable[str]
+) -> set[str] | None:
+    """User names named by ``--context``/``--user`` (None: every user)."""
+    contexts, users = list(contexts), list(users)
+    if not contexts and not users:
+        return None
+    where = ", ".join(display(pf.path) for pf in parsed)
+    known_users = {u.info.name for pf in parsed for u in pf.users}
+    by_name = {c.name: c for c in merge_contexts(parsed)}
+    selected: set[str] = set()
+    for name in contexts:
+        context = by_name.get(name)
+        if context is None:
+            raise InjectError(f"no context named {name!r} in {where}")
+        if context.user_name not in known_users:
+            raise InjectError(
+                f"context {name!r} uses user {context.user_name!r}, which is not defined in {where}"
+            )
+        selected.add(context.user_name)
+    for name in users:
+        if name not in known_users:
+            raise InjectError(f"no user named {name!r} in {where}")
+        selected.add(name)
+    return selected
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def _parse_like(pf: ParsedFile, text: str) -> ParsedFile:
+    result = parse(pf.path, text)
+    result.base_dir = pf.base_dir
+    return result
+
+
+def _load(text: str) -> object:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for doc in yaml.load_all(text, Loader=loader):
+        return doc
+    return None
+
+
+def _exec_of(doc: object, name: str) -> dict | None:
+    for entry in (doc or {}).get("users") or []:
+        if entry.get("name") == name:
+            return (entry.get("user") or {}).get("exec")
+    return None
+
+
+def _normal(exec_block: dict) -> dict:
+    return {k: v for k, v in exec_block.items() if not (k in ("args", "env") and not v)}
+
+
+def _expect_wrapped(pf: ParsedFile, doc: dict, names: Iterable[str], shim: ShimCommand) -> None:
+    for name in names:
+        block = _exec_of(doc, name)
+        command = resolve_command(block["command"], pf.base_dir)
+        block["command"] = shim.command
+        block["args"] = [*shim.prefix, command, *(block.get("args") or [])]
+        block["env"] = [{"name": USER_ENV, "value": name}, *(block.get("env") or [])]
+
+
+def _semantics_match(before: dict, after_text: str, names: Iterable[str]) -> bool:
+    after = _load(after_text)
+    names = set(names)
+    if not isinstance(after, dict):
+        return False
+    for doc in (before, after):
+        for entry in doc.get("users") or []:
+            block = (entry.get("user") or {}).get("exec")
+            if entry.get("name") in names and isinstance(block, dict):
+                entry["user"]["exec"] = _normal(block)
+    return before == after
+
+
+def _check_wrap(pf: ParsedFile, after: str, names: list[str], shim: ShimCommand) -> bool:
+    """The wrapped text means what we intended and restores to ``pf.text`` byte for byte."""
+    try:
+        wrapped = _parse_like(pf, after)
+    except KubeconfigError:
+        return False
+    expected = _load(pf.text)
+    _expect_wrapped(pf, expected, names, shim)
+    if not _semantics_match(expected, after, names):
+        return False
+    try:
+        edits = [e for u in wrapped.users if u.info.name in names for e in unwrap_edits(wrapped, u)]
+        return apply_edits(after, edits) == pf.text
+    except (Unwrappable, ValueError):
+        return False
+
+
+def _wrap_users(
+    pf: ParsedFile, targets: list[UserNodes], shim: ShimCommand, skipped: list[Skipped]
+) -> tuple[str, list[UserNodes]]:
+    """Wrap ``targets`` in ``pf``; users that cannot be wrapped safely go to ``skipped``."""
+    planned: list[tuple[UserNodes, list[Edit]]] = []
+    for user in targets:
+        try:
+            planned.append((user, wrap_edits(pf, user, shim.command, shim.prefix)))
+        except Unwrappable as exc:
+            skipped.append(Skipped(pf.path, user.info.name, str(exc)))
+    after = apply_edits(pf.text, [e for _, edits in planned for e in edits])
+    names = [u.info.name for u, _ in planned]
+    if not planned or _check_wrap(pf, after, names, shim):
+        return after, [u for u, _ in planned]
+    good = []  # find the users whose edits do not verify on their own
+    for user, edits in planned:
+        if _check_wrap(pf, apply_edits(pf.text, edits), [user.info.name], shim):
+            good.append((user, edits))
+        else:
+            skipped.append(
+                Skipped(
+                    pf.path,
+                    user.info.name,
+                    f"its exec block (line {user.info.line}) is laid out in a way kubewarm cannot"
+                    " edit without risking other bytes; wrap it by hand (see README)",
+                )
+            )
+    after = apply_edits(pf.text, [e for _, edits in good for e in edits])
+    names = [u.info.name for u, _ in good]
+    if good and not _check_wrap(pf, after, names, shim):
+        for user, _ in good:
+            skipped.append(Skipped(pf.path, user.info.name, "its edits conflict with another's"))
+        return pf.text, []
+    return after, [u for u, _ in good]
+
+
+def drift(user: UserNodes, shim: ShimCommand | None = None) -> list[str]:
+    """What is wrong with a wrapped user, in the user's words ([] when nothing)."""
+    info = user.info
+    problems = []
+    if info.kubewarm_user is None:
+        problems.append(f"its env has no {USER_ENV}")
+    elif info.kubewarm_user != info.name:
+        problems.append(
+            f"{USER_ENV} is {info.kubewarm_user!r}, not {info.name!r} (copied from another user?)"
+        )
+    if shim is not None and info.shim_command != shim.command:
+        problems.append(f"runs {info.shim_command} instead of {shim.command}")
+    return problems
+
+
+def _plan_inject(
+    pf: ParsedFile,
+    file: KubeconfigPath,
+    wanted: set[str] | None,
+    shim: ShimCommand,
+    skipped: list[Skipped],
+    unchanged: list[UserChange],
+) -> FilePlan:
+    plan = FilePlan(file, pf.text, pf.text)
+    chosen = [u for u in pf.users if wanted is None or u.info.name in wanted]
+    for user in chosen:
+        if user.info.kind != "exec" and wanted is not None:
+            skipped.append(
+                Skipped(pf.path, user.info.name, f"it has no exec plugin ({user.info.kind})")
+            )
+    # 1. repair wrapped users that drifted: a new shim path is one edit, the rest re-wraps
+    edits: list[Edit] = []
+    rewrap: dict[str, str] = {}
+    for user in chosen:
+        info = user.info
+        if not info.wrapped:
+            continue
+        problems = drift(user, shim)
+        if not problems:
+            unchanged.append(UserChange(pf.path, info.name, info.plugin, "already wrapped"))
+            continue
+        try:
+            if (
+                info.kubewarm_user == info.name
+                and shim_prefix(info.shim_command) == shim.prefix
+                and user.exec is not None
+            ):
+                edits.append(set_command_edit(pf, user, shim.command))
+                plan.changes.append(
+                    UserChange(pf.path, info.name, info.plugin, "repaired", "; ".join(problems))
+                )
+            else:
+                edits.extend(unwrap_edits(pf, user))
+                rewrap[info.name] = "; ".join(problems)
+        except Unwrappable as exc:
+            skipped.append(Skipped(pf.path, info.name, f"cannot repair it: {exc}"))
+    current = pf
+    if edits:
+        current = _parse_like(pf, apply_edits(pf.text, edits))
+    # 2. wrap every chosen exec user that is not wrapped (including those just unwrapped)
+    targets = [
+        u
+        for u in current.users
+        if (wanted is None or u.info.name in wanted)
+        and u.info.kind == "exec"
+        and not u.info.wrapped
+    ]
+    after, done = _wrap_users(current, targets, shim, skipped)
+    for user in done:
+        info = user.info
+        if info.name in rewrap:
+            change = UserChange(pf.path, info.name, info.plugin, "repaired", rewrap[info.name])
+        else:
+            change = UserChange(pf.path, info.name, info.plugin, "wrapped")
+        plan.changes.append(change)
+    if rewrap and any(n not in {u.info.name for u in done} for n in rewrap):
+        return FilePlan(file, pf.text, pf.text, [])  # a repair could not be completed
+    plan.after = after
+    return plan
+
+
+def _plan_restore(
+    pf: ParsedFile,
+    file: KubeconfigPath,
+    wanted: set[str] | None,
+    skipped: list[Skipped],
+    unchanged: list[UserChange],
+) -> FilePlan:
+    plan = FilePlan(file, pf.text, pf.text)
+    current = pf
+    seen: set[str] = set()
+    for _ in range(3):  # a user wrapped twice over is unwrapped twice
+        chosen = [
+            u
+            for u in current.users
+            if (wanted is None or u.info.name in wanted)
+            and u.info.wrapped
+            and not any(s.user == u.info.name and s.path == pf.path for s in skipped)
+        ]
+        if not chosen:
+            break
+        edits, names = [], []
+        for user in chosen:
+            try:
+                user_edits = unwrap_edits(current, user)
+            except Unwrappable as exc:
+                skipped.append(Skipped(pf.path, user.info.name, str(exc)))
+                continue
+            edits.extend(user_edits)
+            names.append(user.info.name)
+            if user.info.name not in seen:
+                seen.add(user.info.name)
+                plan.changes.append(
+                    UserChange(pf.path, user.info.name, user.info.plugin, "restored")
+                )
+        after = apply_edits(current.text, edits)
+        if not _check_restore(current, after, [u for u in chosen if u.info.name in names]):
+            for name in names:
+                skipped.append(
+                    Skipped(pf.path, name, "restoring it would change more than its exec block")
+                )
+            plan.changes = [c for c in plan.changes if c.user not in names]
+            break
+        current = _parse_like(pf, after)
+    for user in pf.users:
+        if (wanted is None or user.info.name in wanted) and user.info.name not in seen:
+            if user.info.kind == "exec":
+                unchanged.append(UserChange(pf.path, user.info.name, user.info.plugin, "unwrapped"))
+            elif wanted is not None:
+                skipped.append(
+                    Skipped(pf.path, user.info.name, f"it has no exec plugin ({user.info.kind})")
+                )
+    plan.after = current.text
+    return plan
+
+
+def _check_restore(pf: ParsedFile, after: str, users: list[UserNodes]) -> bool:
+    try:
+        _parse_like(pf, after)
+    except KubeconfigError:
+        return False
+    expected = _load(pf.text)
+    for user in users:
+        block = _exec_of(expected, user.info.name)
+        marker, _, _ = read_marker(pf.text, user.pairs["command"][1], user.info.name)
+        rest = list(user.info.plugin_argv)
+        block["command"] = yaml.safe_load(marker["command"]) if "command" in marker else rest[0]
+        block["args"] = rest[1:]
+        block["env"] = [
+            item
+            for item in (block.get("env") or [])
+            if not (isinstance(item, dict) and item.get("name") == USER_ENV)
+        ]
+    return _semantics_match(expected, after, [u.info.name for u in users])
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def backup_dir(target: str) -> str:
+    """Where backups of kubeconfig ``target`` go (one folder per file)."""
+    from kubewarm.engine.launcher import data_dir
+
+    digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    return os.path.join(data_dir(), "kubeconfig-backups", f"{os.path.basename(target)}-{digest}")
+
+
+def _backup(target: str, data: bytes, keep: int) -> str:
+    folder = backup_dir(target)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    with open(os.path.join(folder, "SOURCE"), "w", encoding="utf-8") as fh:
+        fh.write(target + "\n")
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+    path = os.path.join(folder, f"{os.path.basename(target)}.{stamp}")
+    from kubewarm.engine.atomic_write import write_atomic
+
+    write_atomic(path, data, mode=0o600)
+    old = sorted(n for n in os.listdir(folder) if n != "SOURCE" and not n.startswith("."))
+    for name in old[: max(len(old) - keep, 0)]:
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+    return path
+
+
+def _replace(target: str, data: bytes, st: os.stat_result) -> None:
+    """Atomically replace ``target``, keeping its mode and owner."""
+    import tempfile
+
+    directory = os.path.dirname(target)
+    fd, tmp = tempfile.mkstemp(prefix=".kubewarm-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            if hasattr(os, "fchown") and (st.st_uid, st.st_gid) != _owner(fh.fileno()):
+                os.fchown(fh.fileno(), st.st_uid, st.st_gid)
+            os.chmod(tmp, st.st_mode & 0o7777)
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    if hasattr(os, "O_DIRECTORY"):
+        try:
+            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return
+        try:
+            os.fsync(dfd)
+        except OSError:
+            pass
+        finally:
+            os.close(dfd)
+
+
+def _owner(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_uid, st.st_gid
+
+
+class _Locks:
+    """client-go's kubeconfig lock files (``<file>.lock``), held while we write."""
+
+    def __init__(self) -> None:
+        self.held: list[str] = []
+
+    def take(self, target: str) -> None:
+        lock = target + ".lock"
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            raise InjectError(
+                f"{display(lock)} exists: kubectl or another tool is changing"
+                f" {display(target)}; try again (delete the lock file if nothing is running)"
+            ) from None
+        except OSError as exc:
+            raise InjectError(
+                f"kubeconfig {display(target)}: cannot create {display(lock)} ({exc.strerror});"
+                " is its directory writable?"
+            ) from None
+        os.close(fd)
+        self.held.append(lock)
+
+    def release(self) -> None:
+        for lock in self.held:
+            try:
+                os.unlink(lock)
+            except OSError:
+                pass
+        self.held.clear()
+
+
+def _commit(report: Report, keep: int) -> None:
+    plans = report.changed_files
+    if not plans:
+        return
+    locks = _Locks()
+    written: list[tuple[FilePlan, os.stat_result]] = []
+    try:
+        stats = []
+        for plan in plans:
+            target = plan.file.target
+            for named in dict.fromkeys((os.path.abspath(plan.file.path), target)):
+                locks.take(named)
+            try:
+                st = os.stat(target)
+                with open(target, "rb") as fh:
+                    now = fh.read()
+            except OSError as exc:
+                raise InjectError(f"kubeconfig {display(target)}: {exc.strerror}") from None
+            if now != plan.before.encode("utf-8"):
+                raise InjectError(
+                    f"kubeconfig {display(target)} changed while kubewarm was planning; run again"
+                )
+            if not os.access(target, os.W_OK):
+                raise InjectError(f"kubeconfig {display(target)} is not writable")
+            if os.name == "posix" and st.st_uid != os.getuid() and os.getuid() != 0:
+                raise InjectError(
+                    f"kubeconfig {display(target)} belongs to another user (uid {st.st_uid});"
+                    " kubewarm would not be able to keep its owner"
+                )
+            stats.append(st)
+        for plan in plans:
+            try:
+                report.backups[plan.file.target] = _backup(
+                    plan.file.target, plan.before.encode("utf-8"), keep
+                )
+            except OSError as exc:
+                raise InjectError(
+                    f"cannot back up {display(plan.file.target)} ({exc.strerror}); nothing written"
+                ) from None
+        for plan, st in zip(plans, stats, strict=True):
+            try:
+                _replace(plan.file.target, plan.after.encode("utf-8"), st)
+            except OSError as exc:
+                undone = _roll_back(written)
+                raise InjectError(
+                    f"cannot write {display(plan.file.target)} ({exc.strerror});"
+                    f" {undone} — nothing changed"
+                ) from None
+            written.append((plan, st))
+        report.written = True
+    finally:
+        locks.release()
+
+
+def _roll_back(written: list[tuple[FilePlan, os.stat_result]]) -> str:
+    failed = []
+    for plan, st in written:
+        try:
+            _replace(plan.file.target, plan.before.encode("utf-8"), st)
+        except OSError:
+            failed.append(display(plan.file.target))
+    if failed:
+        return "could not put back " + ", ".join(failed) + " (see its backup)"
+    return "files already written were put back" if written else "no file was written"
+
+
+# --- the use cases ----------------------------------------------------------------------------
+
+
+BACKUPS_SETTING = "KUBEWARM_BACKUPS"  # backups kept per kubeconfig file (default 10)
+
+
+def _keep(values: Mapping[str, str] | None) -> int:
+    values = dict(values) if values is not None else settings.load()
+    raw = os.environ.get(BACKUPS_SETTING) or values.get(BACKUPS_SETTING) or "10"
+    try:
+        return max(int(raw), 1)
+    except ValueError:
+        return 10
+
+
+def inject(
+    kubeconfig: Sequence[str] | str | None = None,
+    contexts: Iterable[str] = (),
+    users: Iterable[str] = (),
+    command: str | None = None,
+    dry_run: bool = False,
+    environ: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+) -> Report:
+    """Wrap exec users (all, or those named) so kubectl runs the shim; repair drift."""
+    from kubewarm.engine.launcher import shim_command
+
+    present, missing = _files(kubeconfig, environ)
+    parsed = [parse(f, exact=True) for f in present]
+    wanted = _selected_users(parsed, contexts, users)
+    try:
+        shim = shim_command(command, write=not dry_run)
+    except OSError as exc:
+        raise InjectError(str(exc)) from None
+    skipped: list[Skipped] = []
+    unchanged: list[UserChange] = []
+    plans = [
+        _plan_inject(pf, f, wanted, shim, skipped, unchanged)
+        for pf, f in zip(parsed, present, strict=True)
+    ]
+    report = Report("inject", plans, skipped, unchanged, missing, shim, dry_run)
+    if not dry_run:
+        _commit(report, _keep(values))
+    return report
+
+
+def restore(
+    kubeconfig: Sequence[str] | str | None = None,
+    contexts: Iterable[str] = (),
+    users: Iterable[str] = (),
+    dry_run: bool = False,
+    environ: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+) -> Report:
+    """Give every wrapped user (all, or those named) back exactly what it had before."""
+    present, missing = _files(kubeconfig, environ)
+    parsed = [parse(f, exact=True) for f in present]
+    wanted = _selected_users(parsed, contexts, users)
+    skipped: list[Skipped] = []
+    unchanged: list[UserChange] = []
+    plans = [
+        _plan_restore(pf, f, wanted, skipped, unchanged)
+        for pf, f in zip(parsed, present, strict=True)
+    ]
+    report = Report("restore", plans, skipped, unchanged, missing, None, dry_run)
+    if not dry_run:
+        _commit(report, _keep(values))
+    return report
