@@ -1,6 +1,6 @@
 """Credential stores: one module per store, a chooser in ``choice``; the interface is in
-``base``. ``StoreUnavailable`` is defined in ``hotpath`` (the shim's hit path raises it)."""
+``base``."""
 
-from kubewarm.engine.hotpath import StoreUnavailable
+from kubewarm.engine.errors import StoreUnavailable
 
 __all__ = ["StoreUnavailable"]
