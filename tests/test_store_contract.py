@@ -25,6 +25,7 @@ from kubewarm.engine.stores import StoreUnavailable
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ("file", "secret-service", "secret-service-chunked", "macos-keychain", "windows")
 PLATFORM = {"macos-keychain": "darwin", "windows": "win32"}
+NOW = 4_000_000_000  # a fixed "obtained" time, so that separate processes make equal blobs
 
 
 def make_store(spec: str):
@@ -57,7 +58,9 @@ def make_lean(spec: str):
     return keyring_reader("windows-credential-manager", service=arg)
 
 
-def credential_blob(size: int, expires_in: float = 900, marker: str = "") -> bytes:
+def credential_blob(
+    size: int, expires_in: float = 900, marker: str = "", now: float | None = None
+) -> bytes:
     """An entry whose ExecCredential is about ``size`` bytes (an EKS token from temporary
     credentials is ~1.5-4 KB; certificates make larger ones)."""
     token = "k8s-aws-v1." + (marker or secrets.token_urlsafe(size))[: max(size - 140, 16)]
@@ -68,7 +71,7 @@ def credential_blob(size: int, expires_in: float = 900, marker: str = "") -> byt
         "status": {"expirationTimestamp": "2030-01-01T00:00:00Z", "token": token},
     }
     payload = json.dumps(doc).encode() + b"\n"
-    now = time.time()
+    now = time.time() if now is None else now
     return Entry(payload, now + expires_in, now, True).encode()
 
 
@@ -199,11 +202,11 @@ class TestStoreContract:
     def test_concurrent_rewrites_never_show_a_mix(self, case):
         spec, store, lean = case
         key = new_key()
-        blobs = [credential_blob(12288, marker=c * 13000) for c in "ABC"]
+        blobs = [credential_blob(12288, marker=c * 13000, now=NOW) for c in "ABC"]
         store.write(key, blobs[0])
         code = (
             "from kubewarm.engine.locks import hold\n"
-            "blob = credential_blob(12288, marker=sys.argv[2] * 13000)\n"
+            f"blob = credential_blob(12288, marker=sys.argv[2] * 13000, now={NOW})\n"
             "for _ in range(4):\n"
             "    with hold(sys.argv[1]):\n"  # as the engine writes: under the key's lock
             "        store.write(sys.argv[1], blob)\n"

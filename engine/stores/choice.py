@@ -18,13 +18,11 @@ without caching (``KUBEWARM_DEBUG=1`` says why). ``kubewarm store --recheck`` de
 backend (no keyring, json or re). ``open_store`` gives the full store for everything else.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import time
 
-from kubewarm.engine import paths
+from kubewarm.engine.hotpath import cache_dir
 from kubewarm.engine.stores import StoreUnavailable
 
 TYPE_CHECKING = False
@@ -33,6 +31,7 @@ if TYPE_CHECKING:  # no runtime import: collections.abc costs ~3 ms on the hit p
 
 SETTINGS = ("auto", "keyring", "file")
 RECORD_NAME = "store"
+SERVICE = "kubewarm"  # = keyring_items.SERVICE, not imported: one module less on the hit path
 _PLATFORM_KIND = {
     "linux": "secret-service",
     "darwin": "macos-keychain",
@@ -73,7 +72,7 @@ class Record:
 
 
 def record_path() -> str:
-    return os.path.join(paths.cache_dir(), RECORD_NAME)
+    return os.path.join(cache_dir(), RECORD_NAME)
 
 
 def read_record() -> Record:
@@ -100,7 +99,7 @@ def read_record() -> Record:
 def _write_record(record: Record) -> None:
     from kubewarm.engine.atomic_write import write_atomic
 
-    os.makedirs(paths.cache_dir(), mode=0o700, exist_ok=True)
+    os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
     try:
         write_atomic(record_path(), record.encode(), mode=0o600)
     except OSError as exc:
@@ -119,7 +118,7 @@ def forget() -> None:
 # --- the hit path ------------------------------------------------------------------------------
 
 
-def lean_reader(values: dict[str, str]) -> tuple[str, Callable[[str], bytes | None]]:
+def lean_reader(values: dict[str, str]) -> "tuple[str, Callable[[str], bytes | None]]":
     """(store name, read function) for the shim's hit path; raises StoreUnavailable when no
     store is chosen yet or the chosen one has no fast reader here (the shim then takes the full
     path, which decides and records)."""
@@ -136,17 +135,18 @@ def lean_reader(values: dict[str, str]) -> tuple[str, Callable[[str], bytes | No
 
 
 def keyring_reader(
-    kind: str, environ: dict[str, str] | None = None, service: str = ""
-) -> Callable[[str], bytes | None]:
-    """A read function over the lean reader for keyring backend ``kind``."""
-    from kubewarm.engine.stores.keyring_items import SERVICE, LayoutError, read_value
+    kind: str, environ: dict[str, str] | None = None, service: str = SERVICE
+) -> "Callable[[str], bytes | None]":
+    """A read function over the lean reader for keyring backend ``kind``.
 
-    service = service or SERVICE
-
+    An item in the common layout (``=`` + the blob) is unwrapped here; anything else (chunks,
+    base64) goes through ``keyring_items``, which is imported only then.
+    """
     if kind == "secret-service":
         from kubewarm.engine.stores.secret_service_lean import SecretServiceReader
 
         reader = SecretServiceReader(environ)
+        reader.start()  # the daemons set up the session while the shim gets ready
         env = os.environ if environ is None else environ
         scheme = env.get("KEYRING_PROPERTY_SCHEME", "default")
         user, svc = ("UserName", "Title") if scheme == "KeePassXC" else ("username", "service")
@@ -170,6 +170,11 @@ def keyring_reader(
         raise StoreUnavailable(f"no fast reader for keyring backend {kind or '(unknown)'}")
 
     def read(key: str) -> bytes | None:
+        value = fetch(key)
+        if value is None or value[:1] == b"=":
+            return value and value[1:]
+        from kubewarm.engine.stores.keyring_items import LayoutError, read_value
+
         try:
             return read_value(fetch, key)
         except LayoutError as exc:
@@ -181,17 +186,18 @@ def keyring_reader(
 # --- deciding (slow path: imports keyring) --------------------------------------------------
 
 
-def open_store(values: dict[str, str]):  # -> Store
+def open_store(values: dict[str, str], announce: bool = True):  # -> Store
     """The full store (reads, writes, deletes, metadata) that ``lean_reader`` reads from.
 
-    Decides and records the store first when nothing is recorded yet.
+    Decides and records the store first when nothing is recorded yet (saying so on stderr
+    unless ``announce`` is false).
     """
     setting = wanted(values)
     record = read_record() if setting != "file" else Record()
     if setting == "auto" and not record.auto:
-        record = decide("auto")
+        record = decide("auto", announce)
     elif setting == "keyring" and not record.backend:
-        record = decide("keyring")
+        record = decide("keyring", announce)
     if setting == "file" or (setting == "auto" and record.auto == "file"):
         from kubewarm.engine.stores.file_store import FileStore
 
@@ -267,10 +273,10 @@ def explain(values: dict[str, str], record: Record | None = None) -> str:
         return f"files only you can read ({file_store_location()}), because {record.reason}"
     from kubewarm.engine.stores.keyring_store import describe_kind
 
-    where = describe_kind(record.backend)
     if setting == "keyring":
+        where = describe_kind(record.backend) if record.backend else "none found yet"
         return f"the OS keyring ({where}), because KUBEWARM_STORE=keyring"
-    return f"the OS keyring ({where}), because {record.reason}"
+    return f"the OS keyring, because {record.reason}"
 
 
 def file_store_location() -> str:

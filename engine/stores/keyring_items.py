@@ -14,8 +14,6 @@ a name. Values (strings, as ``keyring`` stores them):
   where an item is small (Windows Credential Manager: 2,560 bytes of UTF-16).
 """
 
-from __future__ import annotations
-
 SERVICE = "kubewarm"
 INDEX = "index"
 META_SUFFIX = ".meta"
@@ -26,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    Fetch = Callable[[str], "bytes | None"]
+    Fetch = Callable[[str], bytes | None]
 
 
 class LayoutError(ValueError):
@@ -87,7 +85,7 @@ def manifest(generation: str, count: int, total: int) -> str:
     return f"{MANIFEST}{generation} {count} {total}"
 
 
-def read_value(fetch: Fetch, name: str) -> bytes | None:
+def read_value(fetch: "Fetch", name: str) -> bytes | None:
     """The blob stored under ``name`` (reassembling chunks), or None if there is no item.
 
     ``fetch(name)`` returns an item's value as UTF-8 bytes, or None. A chunked value whose chunks

@@ -44,7 +44,7 @@ MACOS = "macos-keychain"
 WINDOWS = "windows-credential-manager"
 # kind -> (keyring module, class, what the user calls it)
 KINDS = {
-    SECRET_SERVICE: ("keyring.backends.SecretService", "Keyring", "Secret Service (GNOME Keyring)"),
+    SECRET_SERVICE: ("keyring.backends.SecretService", "Keyring", "Secret Service keyring"),
     MACOS: ("keyring.backends.macOS", "Keyring", "macOS Keychain"),
     WINDOWS: ("keyring.backends.Windows", "WinVaultKeyring", "Windows Credential Manager"),
 }

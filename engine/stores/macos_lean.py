@@ -12,8 +12,6 @@ python-keyring instead deletes and re-adds the item, which gives it a fresh acce
 trusts only the writing program: every refresh would make the next reader prompt again.
 """
 
-from __future__ import annotations
-
 import ctypes
 from ctypes import byref, c_int32, c_uint8, c_uint32, c_void_p
 

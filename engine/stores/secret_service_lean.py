@@ -12,8 +12,6 @@ cannot handle (no bus, no daemon, locked collection, ambiguous or unknown layout
 :class:`StoreUnavailable` with the reason, and the caller takes the full path instead.
 """
 
-from __future__ import annotations
-
 import _socket
 import os
 
@@ -28,6 +26,14 @@ TIMEOUT = 2.0  # seconds for the whole exchange; a stuck daemon must not hang ku
 _MAX_MESSAGE = 1 << 24
 _NO_AUTO_START = 2
 _METHOD_RETURN, _ERROR = 2, 3
+_ERRORS = {
+    "org.freedesktop.DBus.Error.ServiceUnknown": "no Secret Service is running on the session bus",
+    "org.freedesktop.DBus.Error.NameHasNoOwner": "no Secret Service is running on the session bus",
+    "org.freedesktop.DBus.Error.NoReply": "the Secret Service did not answer",
+    "org.freedesktop.Secret.Error.IsLocked": "the keyring collection is locked",
+    "org.freedesktop.Secret.Error.NoSession": "the Secret Service dropped the session",
+    "org.freedesktop.Secret.Error.NoSuchObject": "the keyring item disappeared while being read",
+}
 
 
 # --- addresses -------------------------------------------------------------------------------
@@ -265,7 +271,7 @@ class Bus:
         if self.sock is None:
             raise StoreUnavailable(f"cannot connect to the D-Bus session bus: {problem}")
         self.serial = 1
-        self.replies: dict[int, tuple[int, str, list]] = {}
+        self.replies: dict[int, tuple[int, str, list]] = {}  # serial -> (type, error, body)
         self.buffer = b""
         uid = str(os.getuid()).encode("ascii").hex().encode("ascii")
         self.outgoing = [b"\0AUTH EXTERNAL " + uid + b"\r\nBEGIN\r\n"]
@@ -287,17 +293,20 @@ class Bus:
         self.outgoing.append(message(serial, dest, path, iface, member, sig, body, flags))
         return serial
 
-    def result(self, serial: int) -> list:
-        """The body of the reply to ``serial`` (sending what is queued first)."""
+    def flush(self) -> None:
+        """Send every queued message in one write."""
         if self.outgoing:
             self.sock.sendall(b"".join(self.outgoing))
             self.outgoing = []
+
+    def result(self, serial: int) -> list:
+        """The body of the reply to ``serial`` (sending what is queued first)."""
+        self.flush()
         while serial not in self.replies:
             self._receive()
-        kind, sig, body = self.replies.pop(serial)
+        kind, error, body = self.replies.pop(serial)
         if kind == _ERROR:
-            name = body[0] if sig.startswith("s") and body else "unknown error"
-            raise StoreUnavailable(f"Secret Service answered {name}")
+            raise StoreUnavailable(_ERRORS.get(error, f"the Secret Service answered {error}"))
         return body
 
     def _fill(self) -> None:
@@ -334,21 +343,28 @@ class Bus:
         if data[1] not in (_METHOD_RETURN, _ERROR):
             return  # a signal (NameAcquired) or a call: not ours
         fields = _value("a(yv)", 0, data[: 16 + fields_len], 12, order)[0]
-        reply_to, sig = 0, ""
+        reply_to, sig, error = 0, "", ""
         for code, value in fields:
             if code == 5:
                 reply_to = value
             elif code == 8:
                 sig = value
-        body = unmarshal(sig, data[body_at:], order) if sig else []
-        self.replies[reply_to] = (data[1], sig, body)
+            elif code == 4:
+                error = value
+        body = unmarshal(sig, data[body_at:], order) if sig and not error else []
+        self.replies[reply_to] = (data[1], error, body)
 
 
 # --- Secret Service -------------------------------------------------------------------------
 
 
 class SecretServiceReader:
-    """Reads keyring-written secrets over one connection (opened on first use)."""
+    """Reads keyring-written secrets over one connection.
+
+    ``start`` connects and sends the session set-up (auth, ``Hello``, ``OpenSession``,
+    ``ReadAlias``) without waiting, so the daemons work on it while the caller gets ready;
+    ``read`` adds the search and waits.
+    """
 
     def __init__(self, environ: dict[str, str] | None = None, timeout: float = TIMEOUT) -> None:
         self.environ = environ
@@ -356,11 +372,31 @@ class SecretServiceReader:
         self.bus: Bus | None = None
         self.session = ""
         self.collection = ""
+        self._opened = self._alias = 0
 
     def close(self) -> None:
         if self.bus is not None:
             self.bus.close()
             self.bus = None
+        self.session = ""
+
+    def start(self) -> None:
+        """Connect and send the session set-up, if not done yet."""
+        if self.bus is not None:
+            return
+        try:
+            bus = Bus(self.environ, self.timeout)
+            self.bus = bus
+            body = bytearray()
+            _str(body, "plain")
+            _sig(body, "s")
+            _str(body, "")
+            self._opened = bus.call(SECRETS, SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", body)
+            self._alias, self.collection = self._collection_call(bus)
+            bus.flush()
+        except OSError as exc:
+            self.close()
+            raise StoreUnavailable(f"cannot talk to the session bus ({exc})") from None
 
     def _collection_call(self, bus: Bus) -> tuple[int, str]:
         env = os.environ if self.environ is None else self.environ
@@ -371,11 +407,6 @@ class SecretServiceReader:
         body = bytearray()
         _str(body, alias)
         return bus.call(SECRETS, SERVICE_PATH, SERVICE_IFACE, "ReadAlias", "s", bytes(body)), ""
-
-    def _search(self, bus: Bus, attributes: dict[str, str]) -> int:
-        body = bytearray()
-        _dict_ss(body, attributes)
-        return bus.call(SECRETS, SERVICE_PATH, SERVICE_IFACE, "SearchItems", "a{ss}", bytes(body))
 
     def read(self, attributes: dict[str, str]) -> bytes | None:
         """The secret of the one unlocked item with ``attributes`` in keyring's collection."""
@@ -393,24 +424,17 @@ class SecretServiceReader:
             ) from None
 
     def _read(self, attributes: dict[str, str]) -> bytes | None:
-        if self.bus is None:
-            bus = Bus(self.environ, self.timeout)
-            self.bus = bus
-            body = bytearray()
-            _str(body, "plain")
-            _sig(body, "s")
-            _str(body, "")
-            opened = bus.call(SECRETS, SERVICE_PATH, SERVICE_IFACE, "OpenSession", "sv", body)
-            alias_call, self.collection = self._collection_call(bus)
-            searched = self._search(bus, attributes)
-            self.session = bus.result(opened)[1]
-            if alias_call:
-                self.collection = bus.result(alias_call)[0]
+        self.start()
+        bus = self.bus
+        body = bytearray()
+        _dict_ss(body, attributes)
+        searched = bus.call(SECRETS, SERVICE_PATH, SERVICE_IFACE, "SearchItems", "a{ss}", body)
+        if not self.session:
+            self.session = bus.result(self._opened)[1]
+            if self._alias:
+                self.collection = bus.result(self._alias)[0]
             if self.collection == "/":
                 raise StoreUnavailable("the Secret Service has no default keyring")
-        else:
-            bus = self.bus
-            searched = self._search(bus, attributes)
         unlocked, locked = bus.result(searched)
         prefix = self.collection + "/"
         mine = [path for path in unlocked if path.startswith(prefix)]
@@ -424,8 +448,7 @@ class SecretServiceReader:
         _paths(body, mine)
         _str(body, self.session)
         fetched = bus.call(SECRETS, SERVICE_PATH, SERVICE_IFACE, "GetSecrets", "aoo", bytes(body))
-        secrets = bus.result(fetched)[0]
-        secret = secrets.get(mine[0])
+        secret = bus.result(fetched)[0].get(mine[0])
         if secret is None:
             raise StoreUnavailable("the keyring item is locked")
         _session, parameters, value, _content_type = secret

@@ -8,8 +8,6 @@ blob is UTF-16 as keyring wrote it; it is returned as UTF-8 bytes, so the chunk 
 ``keyring_items`` works on the same bytes on every OS.
 """
 
-from __future__ import annotations
-
 import ctypes
 from ctypes import byref, c_void_p
 

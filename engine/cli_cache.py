@@ -1,0 +1,205 @@
+"""``kubewarm clear``, ``kubewarm entries`` (alias ``cache``) and ``kubewarm store``: thin
+adaptors over ``cache_admin`` and ``stores.choice``. Nothing here ever prints a credential."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from kubewarm.engine.stores import StoreUnavailable
+
+
+def register(subparsers) -> None:
+    clear = subparsers.add_parser(
+        "clear",
+        help="delete cached credentials (all, or one context, user or key)",
+        description=(
+            "Deletes cached credentials and their metadata from the store in use (the OS"
+            " keyring or kubewarm's files); the next kubectl call runs the plugin again."
+        ),
+    )
+    which = clear.add_mutually_exclusive_group(required=True)
+    which.add_argument("--context", metavar="NAME", help="the user of this kubeconfig context")
+    which.add_argument("--user", metavar="NAME", help="this kubeconfig user")
+    which.add_argument("--key", metavar="PREFIX", help="entries whose key starts with PREFIX")
+    which.add_argument(
+        "--all",
+        action="store_true",
+        help="every entry (also any left in the file store from before a switch to the keyring)",
+    )
+    clear.set_defaults(func=run_clear)
+
+    for name in ("entries", "cache"):
+        entries = subparsers.add_parser(
+            name,
+            help="list cached credentials: user, plugin, cluster, expiry, store (never the secret)"
+            if name == "entries"
+            else "same as entries",
+        )
+        entries.add_argument(
+            "--expired", action="store_true", help="also list expired and unreadable entries"
+        )
+        entries.set_defaults(func=run_entries)
+
+    store = subparsers.add_parser(
+        "store",
+        help="which store keeps the credentials, and why; switch stores",
+        description=(
+            "Shows where kubewarm keeps cached credentials and why. With auto (the default),"
+            " kubewarm uses the OS keyring when one is reachable and unlocked, else files"
+            " readable only by you; it decides once and records it. Give a store to switch (the"
+            " setting is saved in kubewarm's settings file and entries in the old store are"
+            " deleted), or --recheck to decide again."
+        ),
+    )
+    store.add_argument("choice", nargs="?", choices=("auto", "keyring", "file"))
+    store.add_argument("--recheck", action="store_true", help="probe the OS keyring again")
+    store.set_defaults(func=run_store)
+
+
+def _fail(message: str) -> int:
+    print(f"kubewarm: {message}", file=sys.stderr)
+    return 1
+
+
+def _plural(count: int, word: str) -> str:
+    if count == 1:
+        return f"1 {word}"
+    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+
+
+def _where(store) -> str:
+    describe = getattr(store, "describe", None)
+    return f"the OS keyring ({describe()})" if describe else "kubewarm's file store"
+
+
+def run_clear(ns) -> int:
+    from kubewarm.engine import cache_admin, settings
+    from kubewarm.engine.stores.choice import open_store
+
+    values = settings.load()
+    users: list[str] = []
+    keys: list[str] = []
+    if ns.context:
+        users = cache_admin.users_for_context(ns.context)
+        if not users:
+            config = os.environ.get("KUBECONFIG") or "~/.kube/config"
+            return _fail(f"no context {ns.context!r} with a user in {config}")
+    elif ns.user:
+        users = [ns.user]
+    elif ns.key:
+        if not all(c in "0123456789abcdef" for c in ns.key.lower()) or not ns.key:
+            return _fail(f"--key {ns.key}: keys are hexadecimal (see `kubewarm entries`)")
+        keys = [ns.key.lower()]
+    try:
+        store = open_store(values)
+        removed = cache_admin.clear(values, keys=keys, users=users, store=store)
+    except StoreUnavailable as exc:
+        return _fail(f"cannot clear the cache: {exc}")
+    print(f"Removed {_plural(removed, 'cached credential')} from {_where(store)}.")
+    if ns.all:
+        leftover = cache_admin.leftover_file_store(values)
+        if leftover is not None:
+            extra = cache_admin.clear(values, store=leftover)
+            print(f"Removed {_plural(extra, 'credential')} left in the file store.")
+    return 0
+
+
+def run_entries(ns) -> int:
+    from kubewarm.engine import cache_admin, settings
+    from kubewarm.engine.stores.choice import open_store
+
+    values = settings.load()
+    try:
+        store = open_store(values)
+        found = cache_admin.list_entries(values, store)
+    except StoreUnavailable as exc:
+        return _fail(f"cannot read the cache: {exc}")
+    shown = found if ns.expired else [e for e in found if e.valid]
+    hidden = len(found) - len(shown)
+    if not shown:
+        print(f"No cached credentials in {_where(store)}.")
+    else:
+        print("\n".join(cache_admin.format_entries(shown)))
+    if hidden:
+        print(f"({_plural(hidden, 'expired or unreadable entry')} not shown: --expired lists them;")
+        print(" they are deleted an hour after they expire.)")
+    return 0
+
+
+def run_store(ns) -> int:
+    from kubewarm.engine import settings
+    from kubewarm.engine.stores import choice
+
+    values = settings.load()
+    if ns.choice:
+        return _switch(ns.choice, values, recheck=ns.recheck)
+    try:
+        setting = choice.wanted(values)
+        if ns.recheck:
+            choice.forget()
+        if setting != "file":
+            choice.open_store(values, announce=False)  # decides if nothing is recorded yet
+    except StoreUnavailable as exc:
+        return _fail(str(exc))
+    _show(values)
+    return 0
+
+
+def _source(name: str) -> str:
+    from kubewarm.engine import paths, settings
+
+    if name in os.environ:
+        return "the environment"
+    if name in settings.read_file():
+        return paths.settings_file()
+    return "the default"
+
+
+def _show(values: dict[str, str]) -> None:
+    from kubewarm.engine.stores import choice
+
+    record = choice.read_record()
+    setting = choice.wanted(values)
+    print(f"Credentials are kept in {choice.explain(values, record)}.")
+    print(f"Setting: KUBEWARM_STORE={setting} (from {_source('KUBEWARM_STORE')}).")
+    if setting != "file" and record.decided:
+        print(f"Decided {record.decided}; `kubewarm store --recheck` decides again.")
+
+
+def _switch(target: str, values: dict[str, str], recheck: bool) -> int:
+    """Save KUBEWARM_STORE=target, decide, and empty the store no longer in use."""
+    from kubewarm.engine import cache_admin, settings
+    from kubewarm.engine.stores import choice
+
+    try:
+        before = choice.open_store(values, announce=False)
+    except StoreUnavailable:
+        before = None
+    settings.write_value("KUBEWARM_STORE", target)
+    new_values = {**values, "KUBEWARM_STORE": target}
+    if "KUBEWARM_STORE" in os.environ and os.environ["KUBEWARM_STORE"] != target:
+        print(
+            f"kubewarm: note: KUBEWARM_STORE={os.environ['KUBEWARM_STORE']} in your environment"
+            " overrides the settings file in this shell.",
+            file=sys.stderr,
+        )
+    try:
+        if recheck:
+            choice.forget()
+        after = choice.open_store(new_values, announce=False)
+    except StoreUnavailable as exc:
+        return _fail(str(exc))
+    if before is not None and before.name != after.name:
+        try:
+            removed = cache_admin.clear(values, store=before)
+        except StoreUnavailable as exc:
+            print(f"kubewarm: could not empty {_where(before)}: {exc}", file=sys.stderr)
+        else:
+            if removed:
+                print(
+                    f"Removed {_plural(removed, 'credential')} from {_where(before)}; they are"
+                    " fetched again on next use."
+                )
+    _show(new_values)
+    return 0
