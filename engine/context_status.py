@@ -62,6 +62,11 @@ def user_drift(user: UserInfo) -> list[str]:
     if user.kind != "exec":
         return []
     if not user.wrapped:
+        if user.kubewarm_user is not None:
+            return [
+                f"not wrapped: exec.command is {user.exec.command} (set back by another tool?)"
+                f" but {USER_ENV} is still there"
+            ]
         return ["not wrapped: kubectl runs the plugin on every call"]
     problems = []
     if user.kubewarm_user is None:

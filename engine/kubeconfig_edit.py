@@ -239,6 +239,7 @@ def wrap_edits(
         raise Unwrappable("it has no exec plugin")
     if info.wrapped or info.kubewarm_user is not None:
         raise Unwrappable("it is already wrapped")
+    _refuse_shared(pf, user)
     ctx = _Context(pf)
     text = pf.text
     flow_map = bool(exec_node.flow_style)
@@ -320,6 +321,14 @@ def wrap_edits(
     return edits
 
 
+def _refuse_shared(pf: ParsedFile, user: UserNodes) -> None:
+    if user.exec is not None and pf.shared(user.exec):
+        raise Unwrappable(
+            "its exec block is shared through a YAML anchor (&) and alias (*), so changing it"
+            " would change other users too; give it its own exec block"
+        )
+
+
 def _shares_line(pf: ParsedFile, user: UserNodes, command: yaml.Node) -> bool:
     """Whether another user's exec command ends on the same line as ``command``."""
     line = command.end_mark.line
@@ -389,25 +398,48 @@ def unwrap_edits(pf: ParsedFile, user: UserNodes) -> list[Edit]:
     info = user.info
     if not info.wrapped or user.exec is None:
         raise Unwrappable("it is not wrapped by kubewarm")
-    text = pf.text
-    ctx = _Context(pf)
-    command = user.pairs["command"][1]
-    marker, marker_start, marker_end = read_marker(text, command, info.name)
-    _args_key, args_node = user.pairs["args"]
-    items = list(args_node.value)
+    items = list(user.pairs["args"][1].value)
     count = len(items) - len(info.plugin_argv) + 1  # shim arguments + the plugin's command
     plugin = items[count - 1]
     if not isinstance(plugin, yaml.ScalarNode):
         raise Unwrappable("its wrapped command is not a string")
-    original = marker.get("command") or _inline_text(pf, plugin, "wrapped command")
-    edits = [Edit(command.start_mark.index, command.end_mark.index, original)]
+    return _undo(pf, user, count, _inline_text(pf, plugin, "wrapped command"))
+
+
+def strip_stale_edits(pf: ParsedFile, user: UserNodes) -> list[Edit]:
+    """Edits that remove what a half-undone wrapping left behind: another tool set
+    ``exec.command`` back to the plugin but kept our ``KUBEWARM_USER`` entry (and, when it
+    repeats the command, the plugin's name at the front of ``args``)."""
+    info = user.info
+    if info.wrapped or info.exec is None or user.user_env_item is None:
+        raise Unwrappable("it has nothing stale to remove")
+    args = info.exec.args
+    count = 1 if args and args[0] == info.exec.command else 0
+    return _undo(pf, user, count, None)
+
+
+def _undo(pf: ParsedFile, user: UserNodes, count: int, command_text: str | None) -> list[Edit]:
+    """Drop the first ``count`` args and our env entry, put back what the marker recorded and,
+    unless ``command_text`` is None, set the command's text."""
+    info = user.info
+    text = pf.text
+    _refuse_shared(pf, user)
+    ctx = _Context(pf)
+    command = user.pairs["command"][1]
+    marker, marker_start, marker_end = read_marker(text, command, info.name)
+    edits = []
+    if command_text is not None:
+        original = marker.get("command") or command_text
+        edits.append(Edit(command.start_mark.index, command.end_mark.index, original))
     if marker_start >= 0:
         edits.append(Edit(marker_start, marker_end, ""))
 
     restore: list[tuple[str, str]] = []  # (key, original text) for absent/null lists
-    if "args" in marker and len(items) == count:
+    args_node = user.pairs["args"][1] if "args" in user.pairs else None
+    items = list(args_node.value) if isinstance(args_node, yaml.SequenceNode) else []
+    if count and "args" in marker and len(items) == count:
         restore.append(("args", marker["args"]))
-    else:
+    elif count:
         edits.append(_seq_remove(ctx, args_node, 0, count))
 
     env_item = user.user_env_item

@@ -25,6 +25,7 @@ from kubewarm.engine.kubeconfig_edit import (
     apply_edits,
     read_marker,
     set_command_edit,
+    strip_stale_edits,
     unwrap_edits,
     wrap_edits,
 )
@@ -299,6 +300,15 @@ def _plan_inject(
     for user in chosen:
         info = user.info
         if not info.wrapped:
+            if info.kind == "exec" and info.kubewarm_user is not None:
+                try:
+                    edits.extend(strip_stale_edits(pf, user))
+                    rewrap[info.name] = (
+                        f"exec.command was set back to {info.exec.command} by another tool,"
+                        f" which left {USER_ENV} behind"
+                    )
+                except Unwrappable as exc:
+                    skipped.append(Skipped(pf.path, info.name, f"cannot repair it: {exc}"))
             continue
         problems = drift(user, shim)
         if not problems:
@@ -619,7 +629,7 @@ def inject(
     wanted = _selected_users(parsed, contexts, users)
     try:
         shim = shim_command(command, write=not dry_run)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise InjectError(str(exc)) from None
     skipped: list[Skipped] = []
     unchanged: list[UserChange] = []
@@ -655,3 +665,27 @@ def restore(
     if not dry_run:
         _commit(report, _keep(values))
     return report
+
+
+def inject_text(
+    text: str, shim: ShimCommand, path: str = "kubeconfig", users: Iterable[str] | None = None
+) -> tuple[str, list[UserChange], list[Skipped]]:
+    """Inject on text alone (no files, no backups): (new text, changes, skipped users)."""
+    file = KubeconfigPath(path, os.path.abspath(path), "--kubeconfig")
+    skipped: list[Skipped] = []
+    plan = _plan_inject(
+        parse(file, text), file, set(users) if users is not None else None, shim, skipped, []
+    )
+    return plan.after, plan.changes, skipped
+
+
+def restore_text(
+    text: str, path: str = "kubeconfig", users: Iterable[str] | None = None
+) -> tuple[str, list[UserChange], list[Skipped]]:
+    """Restore on text alone (no files, no backups): (new text, changes, skipped users)."""
+    file = KubeconfigPath(path, os.path.abspath(path), "--kubeconfig")
+    skipped: list[Skipped] = []
+    plan = _plan_restore(
+        parse(file, text), file, set(users) if users is not None else None, skipped, []
+    )
+    return plan.after, plan.changes, skipped

@@ -57,7 +57,12 @@ class ExecConfig:
 
 @dataclass(frozen=True)
 class UserInfo:
-    """One kubeconfig user. ``plugin_argv`` is what the plugin is (or would be) run with."""
+    """One kubeconfig user. ``plugin_argv`` is what the plugin is (or would be) run with.
+
+    ``wrapped``: ``exec.command`` is a kubewarm shim (named ``kubewarm-exec``, or ``kubewarm``
+    followed by ``exec``) with the plugin's argv after it. ``kubewarm_user`` is the value of the
+    ``KUBEWARM_USER`` env entry, if any (a wrapped user must have one, equal to its name).
+    """
 
     name: str
     path: str
@@ -133,6 +138,41 @@ class ParsedFile:
 
     def user(self, name: str) -> UserNodes | None:
         return next((u for u in self.users if u.info.name == name), None)
+
+    def shared(self, node: yaml.Node) -> bool:
+        """Whether ``node`` or anything in it is reachable twice (a YAML anchor and alias):
+        editing it would change other parts of the document too."""
+        if self._shared is None:
+            self._shared = _shared_nodes(self.root)
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if id(current) in self._shared:
+                return True
+            if isinstance(current, yaml.MappingNode):
+                stack.extend(n for pair in current.value for n in pair)
+            elif isinstance(current, yaml.SequenceNode):
+                stack.extend(current.value)
+        return False
+
+    _shared: set[int] | None = None
+
+
+def _shared_nodes(root: yaml.Node | None) -> set[int]:
+    seen: set[int] = set()
+    shared: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            shared.add(id(node))
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return shared
 
 
 def _line(node: yaml.Node) -> int:
@@ -449,9 +489,11 @@ def _exec_user(
     )
     marker = next((v for k, v in env if k == USER_ENV), None)
     prefix = shim_prefix(command)
-    wrapped = (marker is not None or is_shim_command(command)) and len(args) > len(prefix)
-    if wrapped and prefix and tuple(args[: len(prefix)]) != prefix:
-        wrapped = False
+    wrapped = (
+        is_shim_command(command)
+        and len(args) > len(prefix)
+        and tuple(args[: len(prefix)]) == prefix
+    )
     plugin_argv = args[len(prefix) :] if wrapped else (resolve_command(command, base_dir), *args)
     info = UserInfo(
         name=name,

@@ -151,9 +151,15 @@ def windows_command() -> str:
 def shim_command(override: str | None = None, write: bool = True) -> ShimCommand:
     """The command ``kubewarm inject`` writes: ``override`` (``--command``), else the launcher
     (written now unless ``write`` is false), else on Windows ``kubewarm.exe exec``."""
-    from kubewarm.engine.kubeconfig_model import has_separator, shim_prefix
+    from kubewarm.engine.kubeconfig_model import has_separator, is_shim_command, shim_prefix
 
     if override:
+        if not is_shim_command(override):
+            raise ValueError(
+                f"--command {override}: must be a kubewarm shim, named kubewarm-exec (or"
+                " kubewarm, which then gets `exec` as its first argument), so that status and"
+                " restore recognise wrapped users"
+            )
         command = os.path.abspath(override) if has_separator(override) else override
         if has_separator(command):
             if not os.path.isfile(command):
