@@ -531,6 +531,17 @@ class _Locks:
         self.held.clear()
 
 
+def _check_writable(target: str) -> None:
+    directory = os.path.dirname(target)
+    if not os.access(target, os.W_OK):
+        raise InjectError(f"kubeconfig {display(target)} is not writable")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InjectError(
+            f"kubeconfig {display(target)}: its directory {display(directory)} is not writable"
+            " (kubewarm replaces the file atomically, through a new file beside it)"
+        )
+
+
 def _commit(report: Report, keep: int) -> None:
     plans = report.changed_files
     if not plans:
@@ -539,6 +550,8 @@ def _commit(report: Report, keep: int) -> None:
     written: list[tuple[FilePlan, os.stat_result]] = []
     try:
         stats = []
+        for plan in plans:
+            _check_writable(plan.file.target)
         for plan in plans:
             target = plan.file.target
             for named in dict.fromkeys((os.path.abspath(plan.file.path), target)):
@@ -553,8 +566,6 @@ def _commit(report: Report, keep: int) -> None:
                 raise InjectError(
                     f"kubeconfig {display(target)} changed while kubewarm was planning; run again"
                 )
-            if not os.access(target, os.W_OK):
-                raise InjectError(f"kubeconfig {display(target)} is not writable")
             if os.name == "posix" and st.st_uid != os.getuid() and os.getuid() != 0:
                 raise InjectError(
                     f"kubeconfig {display(target)} belongs to another user (uid {st.st_uid});"
