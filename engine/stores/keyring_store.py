@@ -185,19 +185,23 @@ class KeyringStore:
         return None if value is None else value.encode("utf-8")
 
     def _set(self, name: str, value: str) -> None:
-        try:
-            if self.kind == MACOS:
-                from kubewarm.engine.stores.macos_lean import update_item
+        if self.kind == MACOS:
+            from kubewarm.engine.stores.macos_lean import update_item
 
-                if update_item(self.service, name, value.encode("utf-8")):
-                    return
-            self.backend.set_password(self.service, name, value)
-        except StoreUnavailable:
-            raise
-        except Exception as exc:
-            raise StoreUnavailable(
-                f"cannot write to the {self.describe()}: {_explain(exc)}"
-            ) from None
+            if update_item(self.service, name, value.encode("utf-8")):
+                return
+        for attempt in (1, 2):
+            try:
+                self.backend.set_password(self.service, name, value)
+                return
+            except Exception as exc:
+                # once more on a transient failure (seen: gnome-keyring losing a just-created
+                # item to a concurrent replace); never on a locked or missing keyring
+                problem = _explain(exc)
+                if attempt == 2 or type(exc).__name__ in ("KeyringLocked", "NoKeyringError"):
+                    raise StoreUnavailable(
+                        f"cannot write to the {self.describe()}: {problem}"
+                    ) from None
 
     def _delete(self, name: str) -> bool:
         """Delete one item; False when there was none."""
