@@ -10,6 +10,7 @@ import pytest
 pytest_plugins = [
     "tests.fixtures_core",
     "tests.fixtures_keyring",
+    "tests.fixtures_desktop",
 ]
 
 PLATFORM_SKIP = "other platform:"

@@ -1,4 +1,8 @@
-"""``kubewarm``: the engine's command line plus ``tray`` (the default with no command)."""
+"""``kubewarm``: the engine's command line plus ``tray`` (the default with no command).
+
+Lean on purpose: ``kubewarm --help`` and every engine subcommand start here, so nothing
+beyond ``sys`` is imported before the command is known.
+"""
 
 from __future__ import annotations
 

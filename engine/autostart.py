@@ -1,0 +1,308 @@
+"""Start at login: install or remove the OS's login item for the tray app.
+
+- Linux and other XDG desktops: ``$XDG_CONFIG_HOME/autostart/kubewarm.desktop``;
+- macOS: a LaunchAgent, ``~/Library/LaunchAgents/dev.kubewarm.tray.plist`` (RunAtLoad);
+- Windows: the ``kubewarm`` value under ``HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run``.
+
+Whether it is enabled is always read back from the system (the file or registry value, and the
+switches other tools flip: ``Hidden``/``X-GNOME-Autostart-enabled``, the plist's ``Disabled``,
+Task Manager's ``StartupApproved`` flag), never remembered by kubewarm.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from kubewarm.engine import paths
+
+LABEL = "dev.kubewarm.tray"
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
+VALUE_NAME = "kubewarm"
+
+
+class AutostartError(Exception):
+    """The login item could not be changed; the message names the file or registry key."""
+
+
+def launch_command() -> list[str]:
+    """How the login item starts the tray: this installation's ``kubewarm tray``."""
+    bindir = os.path.dirname(os.path.abspath(sys.executable))
+    if sys.platform == "win32":
+        pythonw = os.path.join(bindir, "pythonw.exe")  # no console window at login
+        if os.path.isfile(pythonw):
+            return [pythonw, "-m", "kubewarm.tray", "tray"]
+        script = os.path.join(bindir, "Scripts", "kubewarm.exe")
+        if not os.path.isfile(script):
+            script = os.path.join(bindir, "kubewarm.exe")
+    else:
+        script = os.path.join(bindir, "kubewarm")
+    if os.path.isfile(script) and os.access(script, os.X_OK):
+        return [script, "tray"]
+    return [os.path.abspath(sys.executable), "-m", "kubewarm.tray", "tray"]
+
+
+# --- Linux / XDG --------------------------------------------------------------------------------
+
+
+def _desktop_quote(arg: str) -> str:
+    """One Exec argument, quoted as the Desktop Entry Specification asks."""
+    arg = arg.replace("%", "%%")
+    if arg and not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`"):
+        return arg
+    for c in ("\\", '"', "`", "$"):
+        arg = arg.replace(c, "\\" + c)
+    return f'"{arg}"'
+
+
+class XdgAutostart:
+    """A ``.desktop`` file in the user's XDG autostart directory."""
+
+    name = "XDG autostart entry"
+
+    def __init__(self, config_home: str | None = None) -> None:
+        base = config_home or os.environ.get("XDG_CONFIG_HOME", "").strip()
+        self.path = os.path.join(
+            base or os.path.expanduser("~/.config"), "autostart", "kubewarm.desktop"
+        )
+
+    @property
+    def location(self) -> str:
+        return self.path
+
+    def _fields(self) -> dict[str, str] | None:
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                text = fh.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+        fields: dict[str, str] = {}
+        section = ""
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("["):
+                section = line
+            elif section == "[Desktop Entry]" and "=" in line and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                fields.setdefault(key.strip(), value.strip())
+        return fields
+
+    def is_enabled(self) -> bool:
+        fields = self._fields()
+        if fields is None:
+            return False
+        return not (
+            fields.get("Hidden", "").lower() == "true"
+            or fields.get("X-GNOME-Autostart-enabled", "").lower() == "false"
+        )
+
+    def enable(self, command: Sequence[str]) -> None:
+        from kubewarm.engine.atomic_write import write_atomic
+
+        text = "\n".join(
+            [
+                "[Desktop Entry]",
+                "Type=Application",
+                "Name=kubewarm",
+                "Comment=Keeps kubectl's exec-plugin credentials warm",
+                "Exec=" + " ".join(_desktop_quote(a) for a in command),
+                "Icon=" + _icon_path(),
+                "Terminal=false",
+                "Categories=Utility;Development;",
+                "X-GNOME-Autostart-enabled=true",
+                "",
+            ]
+        )
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            write_atomic(self.path, text.encode("utf-8"), mode=0o644)
+        except OSError as exc:
+            raise AutostartError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+    def disable(self) -> None:
+        _remove(self.path)
+
+
+def _icon_path() -> str:
+    """The installed 64 px 'warm' icon, for desktop entries (empty when not installed)."""
+    try:
+        from importlib.resources import files
+
+        path = str(files("kubewarm.icons").joinpath("kubewarm-warm-64.png"))
+    except (ImportError, ModuleNotFoundError, TypeError):
+        return ""
+    return path if os.path.isfile(path) else ""
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise AutostartError(f"cannot remove {path}: {exc.strerror or exc}") from None
+
+
+# --- macOS ---------------------------------------------------------------------------------------
+
+
+class LaunchAgent:
+    """A per-user LaunchAgent that runs the tray when the user logs in."""
+
+    name = "LaunchAgent"
+
+    def __init__(self, home: str | None = None) -> None:
+        base = home or os.path.expanduser("~")
+        self.path = os.path.join(base, "Library", "LaunchAgents", LABEL + ".plist")
+
+    @property
+    def location(self) -> str:
+        return self.path
+
+    def _doc(self) -> dict | None:
+        import plistlib
+
+        try:
+            with open(self.path, "rb") as fh:
+                doc = plistlib.load(fh)
+        except (OSError, ValueError, plistlib.InvalidFileException):
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def is_enabled(self) -> bool:
+        doc = self._doc()
+        return bool(doc) and doc.get("Disabled") is not True and bool(doc.get("RunAtLoad"))
+
+    def enable(self, command: Sequence[str]) -> None:
+        import plistlib
+
+        from kubewarm.engine.atomic_write import write_atomic
+
+        doc = {
+            "Label": LABEL,
+            "ProgramArguments": list(command),
+            "RunAtLoad": True,
+            "KeepAlive": False,
+            "ProcessType": "Interactive",
+            "LimitLoadToSessionType": "Aqua",
+            "StandardOutPath": os.path.join(paths.log_dir(), "tray.out.log"),
+            "StandardErrorPath": os.path.join(paths.log_dir(), "tray.out.log"),
+        }
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            write_atomic(self.path, plistlib.dumps(doc), mode=0o644)
+        except OSError as exc:
+            raise AutostartError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+    def disable(self) -> None:
+        _remove(self.path)
+
+
+# --- Windows -------------------------------------------------------------------------------------
+
+
+class RunKey:
+    """A value under ``HKCU\\...\\CurrentVersion\\Run``."""
+
+    name = "Run registry value"
+
+    def __init__(self, value_name: str = VALUE_NAME) -> None:
+        self.value_name = value_name
+
+    @property
+    def location(self) -> str:
+        return f"HKEY_CURRENT_USER\\{RUN_KEY}\\{self.value_name}"
+
+    def command_line(self) -> str | None:
+        """The registered command line, or None."""
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
+                value, _ = winreg.QueryValueEx(key, self.value_name)
+        except OSError:
+            return None
+        return str(value)
+
+    def _approved(self) -> bool:
+        """False when Task Manager's Startup tab disabled it (odd first byte)."""
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, APPROVED_KEY) as key:
+                value, _ = winreg.QueryValueEx(key, self.value_name)
+        except OSError:
+            return True
+        return not (isinstance(value, bytes) and value and value[0] % 2 == 1)
+
+    def is_enabled(self) -> bool:
+        return self.command_line() is not None and self._approved()
+
+    def enable(self, command: Sequence[str]) -> None:
+        import subprocess
+        import winreg
+
+        try:
+            with winreg.CreateKeyEx(
+                winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE
+            ) as k:
+                winreg.SetValueEx(
+                    k, self.value_name, 0, winreg.REG_SZ, subprocess.list2cmdline(list(command))
+                )
+        except OSError as exc:
+            raise AutostartError(f"cannot write {self.location}: {exc}") from None
+        self._forget_approval()
+
+    def disable(self) -> None:
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as k:
+                winreg.DeleteValue(k, self.value_name)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise AutostartError(f"cannot remove {self.location}: {exc}") from None
+        self._forget_approval()
+
+    def _forget_approval(self) -> None:
+        import winreg
+
+        try:
+            with winreg.OpenKey(
+                winreg.HKEY_CURRENT_USER, APPROVED_KEY, 0, winreg.KEY_SET_VALUE
+            ) as k:
+                winreg.DeleteValue(k, self.value_name)
+        except OSError:
+            pass
+
+
+# --- the use cases ---------------------------------------------------------------------------
+
+
+def login_item(platform: str | None = None):
+    """This platform's login item (an :class:`XdgAutostart`, :class:`LaunchAgent` or
+    :class:`RunKey`)."""
+    platform = platform or sys.platform
+    if platform == "win32":
+        return RunKey()
+    if platform == "darwin":
+        return LaunchAgent()
+    return XdgAutostart()
+
+
+def is_enabled() -> bool:
+    """Whether the tray starts at login, as the system says now."""
+    return login_item().is_enabled()
+
+
+def set_enabled(enabled: bool) -> str:
+    """Install or remove the login item; returns a sentence saying what was done."""
+    item = login_item()
+    if enabled:
+        item.enable(launch_command())
+        return f"kubewarm will start at login ({item.name} {item.location})"
+    item.disable()
+    return f"kubewarm will not start at login (removed {item.name} {item.location})"

@@ -1,0 +1,139 @@
+"""``kubewarm pin``, ``kubewarm unpin`` and ``kubewarm pins``: thin adaptors over ``pins``.
+
+A running tray (or ``kubewarm tray --no-icon``) notices the change within seconds.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    pin = subparsers.add_parser(
+        "pin",
+        help="keep these contexts warm (the tray refreshes them before they expire)",
+        description=(
+            "Pins kubeconfig contexts: the tray app (or `kubewarm tray --no-icon`) refreshes"
+            " their credentials in the background before they expire, so kubectl never waits"
+            " for the plugin. Pins are kept in kubewarm's settings file."
+        ),
+    )
+    pin.add_argument("contexts", nargs="+", metavar="CONTEXT")
+    pin.add_argument(
+        "--force", action="store_true", help="pin even a context no kubeconfig file defines (yet)"
+    )
+    pin.set_defaults(func=run_pin)
+
+    unpin = subparsers.add_parser("unpin", help="stop keeping these contexts warm")
+    unpin.add_argument("contexts", nargs="*", metavar="CONTEXT")
+    unpin.add_argument("--all", action="store_true", help="unpin every context")
+    unpin.set_defaults(func=run_unpin)
+
+    listing = subparsers.add_parser("pins", help="list the pinned contexts and their state")
+    listing.set_defaults(func=run_pins)
+
+
+def _fail(message: str) -> int:
+    print(f"kubewarm: {message}", file=sys.stderr)
+    return 1
+
+
+def _known_contexts():
+    """(contexts by name, where they were looked for) in the files kubectl would read."""
+    from kubewarm.engine import kubeconfig_files, kubeconfig_model
+
+    files = kubeconfig_files.resolve()
+    where = ", ".join(kubeconfig_files.display(f.path) for f in files)
+    contexts = kubeconfig_model.merge_contexts(kubeconfig_model.load(files))
+    return {c.name: c for c in contexts}, where
+
+
+def run_pin(ns) -> int:
+    from kubewarm.engine import pins
+    from kubewarm.engine.kubeconfig_model import KubeconfigError
+
+    try:
+        known, where = _known_contexts()
+    except KubeconfigError as exc:
+        if not ns.force:
+            return _fail(f"{exc} (use --force to pin anyway)")
+        known, where = {}, ""
+    wanted, status = [], 0
+    for name in ns.contexts:
+        context = known.get(name)
+        if context is None and not ns.force:
+            status = _fail(f"no context named {name!r} in {where} (use --force to pin it anyway)")
+            continue
+        wanted.append(name)
+        user = context.user if context is not None else None
+        if user is not None and user.kind != "exec":
+            print(
+                f"kubewarm: note: context {name!r} has no exec plugin (its user {user.name!r}"
+                f" uses {user.kind}); there is nothing to keep warm",
+                file=sys.stderr,
+            )
+        elif user is not None and not user.wrapped:
+            print(
+                f"kubewarm: note: context {name!r} is not wrapped yet, so kubectl does not read"
+                " kubewarm's cache for it; run `kubewarm inject`",
+                file=sys.stderr,
+            )
+    try:
+        added = pins.pin(wanted)
+    except pins.PinsError as exc:
+        return _fail(str(exc))
+    for name in wanted:
+        print(f"pinned {name}" if name in added else f"{name} was already pinned")
+    return status
+
+
+def run_unpin(ns) -> int:
+    from kubewarm.engine import pins
+
+    if not ns.contexts and not ns.all:
+        return _fail("name the contexts to unpin, or use --all")
+    try:
+        names = pins.load() if ns.all else ns.contexts
+        removed = pins.unpin(names)
+    except pins.PinsError as exc:
+        return _fail(str(exc))
+    status = 0
+    for name in names:
+        if name in removed:
+            print(f"unpinned {name}")
+        else:
+            status = _fail(f"{name!r} was not pinned")
+    return status
+
+
+def run_pins(ns) -> int:
+    from kubewarm.engine import cache_admin, pins, settings
+    from kubewarm.engine.context_state import static_states
+    from kubewarm.engine.kubeconfig_model import KubeconfigError
+    from kubewarm.engine.stores import StoreUnavailable
+
+    values = settings.load()
+    try:
+        pinned = pins.load(values)
+    except pins.PinsError as exc:
+        return _fail(str(exc))
+    if not pinned:
+        print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
+        return 0
+    try:
+        known, _ = _known_contexts()
+    except KubeconfigError as exc:
+        print(f"kubewarm: {exc}", file=sys.stderr)
+        known = {}
+    try:
+        entries = cache_admin.list_entries(values)
+    except StoreUnavailable as exc:
+        print(f"kubewarm: credential store unavailable: {exc}", file=sys.stderr)
+        entries = []
+    states, _ = static_states(list(known.values()), pinned, entries, values)
+    width = max(len(n) for n in pinned)
+    for name in pinned:
+        state = states[name]
+        plugin = f"  ({state.plugin})" if state.plugin else ""
+        print(f"{name.ljust(width)}  {state.label()}{plugin}")
+    return 0

@@ -1,0 +1,167 @@
+"""What the tray and ``kubewarm pins`` say about each exec-plugin context, and overall.
+
+A context's *phase* is one of: ``warm`` (a valid cached credential), ``cold`` (nothing valid
+cached), ``refreshing``, ``failed``, ``needs_login``, ``not_wrapped`` (kubectl does not go
+through kubewarm for it) and ``missing`` (pinned, but no kubeconfig file defines it). The
+static part comes from the kubeconfig and the store; the warmer adds the running ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from kubewarm.engine.cache_admin import CachedEntry
+from kubewarm.engine.kubeconfig_model import ContextInfo
+from kubewarm.engine.refresh_target import Target, resolve
+
+WARM, COLD, REFRESHING, FAILED = "warm", "cold", "refreshing", "failed"
+NEEDS_LOGIN, NOT_WRAPPED, MISSING = "needs_login", "not_wrapped", "missing"
+PROBLEMS = (FAILED, NEEDS_LOGIN, NOT_WRAPPED, MISSING)
+
+# the icon's states, from least to most urgent
+IDLE, ALL_WARM, BUSY, FAILING = "idle", "warm", "refreshing", "failing"
+
+
+@dataclass(frozen=True)
+class ContextState:
+    """One context as the menu shows it (never a credential)."""
+
+    name: str
+    user: str = ""
+    plugin: str = ""
+    pinned: bool = False
+    phase: str = COLD
+    expires: float = 0.0
+    reason: str = ""
+    key: str = ""
+    lifetime: float = 0.0  # of the cached credential, when warm
+
+    def with_phase(self, phase: str, reason: str = "", expires: float | None = None):
+        return replace(
+            self, phase=phase, reason=reason, expires=self.expires if expires is None else expires
+        )
+
+    def label(self, now: float | None = None) -> str:
+        """'warm until 14:32', 'refreshing…', 'failed: exit 3: AccessDenied', 'needs login' …"""
+        now = time.time() if now is None else now
+        if self.phase == WARM and self.expires > now:
+            return "warm until " + clock(self.expires, now)
+        if self.phase == REFRESHING:
+            return "refreshing…"
+        if self.phase == FAILED:
+            return "failed: " + short(self.reason or "unknown error")
+        if self.phase == NEEDS_LOGIN:
+            return "needs login"
+        if self.phase == NOT_WRAPPED:
+            return self.reason or "not wrapped"
+        if self.phase == MISSING:
+            return "not in kubeconfig"
+        return "not cached"
+
+
+def clock(epoch: float, now: float | None = None) -> str:
+    """HH:MM in local time (with the weekday when it is not within the next 20 hours)."""
+    now = time.time() if now is None else now
+    if epoch - now > 20 * 3600:
+        return time.strftime("%a %H:%M", time.localtime(epoch))
+    return time.strftime("%H:%M", time.localtime(epoch))
+
+
+def short(reason: str, limit: int = 48) -> str:
+    """A failure reason cut to fit a menu line."""
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= limit else reason[: limit - 1].rstrip() + "…"
+
+
+def exec_contexts(contexts: Iterable[ContextInfo]) -> list[ContextInfo]:
+    """The contexts whose user runs an exec credential plugin."""
+    return [c for c in contexts if c.user is not None and c.user.kind == "exec"]
+
+
+def static_states(
+    contexts: Sequence[ContextInfo],
+    pins: Sequence[str],
+    entries: Sequence[CachedEntry],
+    values: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+) -> tuple[dict[str, ContextState], dict[str, Target]]:
+    """Every exec context's state from the kubeconfig and the store alone, pinned contexts that
+    no kubeconfig defines included; plus the refresh target of each wrapped one."""
+    by_key = {e.key: e for e in entries}
+    states: dict[str, ContextState] = {}
+    targets: dict[str, Target] = {}
+    now = time.time()
+    for context in exec_contexts(contexts):
+        user = context.user
+        if user is None:
+            continue
+        pinned = context.name in pins
+        if not user.wrapped:
+            states[context.name] = ContextState(
+                context.name, user.name, user.plugin, pinned, NOT_WRAPPED
+            )
+            continue
+        target = resolve(context, entries, values, environ)
+        if target is None:
+            states[context.name] = ContextState(
+                context.name, user.name, user.plugin, pinned, NOT_WRAPPED
+            )
+            continue
+        targets[context.name] = target
+        entry = by_key.get(target.key)
+        if entry is not None and entry.valid and entry.expires > now:
+            obtained = float(entry.recipe.get("obtained", 0) or 0)
+            lifetime = entry.expires - obtained if 0 < obtained < entry.expires else 0.0
+            phase, expires = WARM, entry.expires
+        else:
+            phase, expires, lifetime = COLD, 0.0, 0.0
+        states[context.name] = ContextState(
+            context.name, target.user, user.plugin, pinned, phase, expires, "", target.key, lifetime
+        )
+    for name in pins:
+        if name not in states:
+            known = any(c.name == name for c in contexts)
+            phase, reason = (NOT_WRAPPED, "no exec plugin") if known else (MISSING, "")
+            states[name] = ContextState(name, pinned=True, phase=phase, reason=reason)
+    return states, targets
+
+
+def overall(states: Iterable[ContextState]) -> str:
+    """The icon's state: ``failing`` if a pinned context has a problem, else ``refreshing``
+    while one refreshes, ``warm`` when pinned contexts are all warm, ``idle`` with no pins."""
+    states = list(states)
+    pinned = [s for s in states if s.pinned]
+    if any(s.phase in PROBLEMS for s in pinned):
+        return FAILING
+    if any(s.phase == REFRESHING for s in states):
+        return BUSY
+    if pinned and all(s.phase == WARM for s in pinned):
+        return ALL_WARM
+    return BUSY if pinned else IDLE
+
+
+def summary(states: Iterable[ContextState], now: float | None = None) -> str:
+    """The tooltip: one or two short lines summing up the pinned contexts."""
+    now = time.time() if now is None else now
+    states = list(states)
+    pinned = [s for s in states if s.pinned]
+    if not pinned:
+        wrapped = [s for s in states if s.phase != NOT_WRAPPED]
+        if not states:
+            return "kubewarm: no exec-plugin contexts in kubeconfig"
+        if not wrapped:
+            return "kubewarm: kubeconfig not wrapped yet: choose Wrap kubeconfig"
+        return "kubewarm: nothing pinned: pin a context to keep it warm"
+    problems = [s for s in pinned if s.phase in PROBLEMS]
+    if problems:
+        first = problems[0]
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        return f"kubewarm: {first.name} {first.label(now)}{more}"
+    busy = [s for s in pinned if s.phase in (REFRESHING, COLD)]
+    if busy:
+        return f"kubewarm: refreshing {', '.join(s.name for s in busy)}"
+    soonest = min(pinned, key=lambda s: s.expires)
+    count = f"{len(pinned)} pinned context" + ("s" if len(pinned) != 1 else "")
+    return f"kubewarm: {count} warm (next expiry {clock(soonest.expires, now)})"

@@ -1,0 +1,156 @@
+"""What to run, in which environment and under which cache key, to refresh a context's credential
+exactly where its next kubectl call will look for it.
+
+The tray's environment is not the shell's: a login item has no ``AWS_PROFILE`` from ``.zshrc``
+and a different ``PATH``. So the recipe the shim recorded beside the entry (plugin argv, the
+identity variables it saw, ``PATH``/``HOME``/``KUBECONFIG``, ``KUBERNETES_EXEC_INFO``) wins
+whenever it still matches the kubeconfig; its entry's key is the key the shim computed, and so
+the key the next kubectl call from that shell computes again. Of several matching recipes
+(say, two ``AWS_PROFILE`` values), the one kubectl was served most recently wins (the shim's
+served markers say when), then the newest. Only a context that no kubectl call has gone
+through yet falls back to the kubeconfig and the tray's own environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kubewarm.engine import cache_key
+from kubewarm.engine.cache_admin import CachedEntry
+from kubewarm.engine.credentials import RECIPE_EXTRA_ENV
+from kubewarm.engine.kubeconfig_model import ContextInfo, plugin_invocation
+
+EXEC_INFO_ENV = "KUBERNETES_EXEC_INFO"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One refresh to run: never holds a credential."""
+
+    context: str
+    user: str
+    argv: list[str]
+    env: dict[str, str] = field(repr=False)
+    key: str
+    values: dict[str, str] = field(repr=False)
+    source: str  # "recipe" (what the shim recorded) or "kubeconfig" (no kubectl call seen yet)
+
+    @property
+    def plugin(self) -> str:
+        return os.path.basename(self.argv[0]) if self.argv else "?"
+
+
+def _cluster_server(exec_info: str) -> str | None:
+    try:
+        spec = json.loads(exec_info).get("spec") or {}
+        return (spec.get("cluster") or {}).get("server")
+    except (ValueError, AttributeError):
+        return None
+
+
+def _api_version(exec_info: str) -> str:
+    try:
+        return str(json.loads(exec_info).get("apiVersion", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def recipe_matches(recipe: Mapping, context: ContextInfo, invocation_info: str) -> bool:
+    """Whether a recorded recipe still describes ``context`` as the kubeconfig has it now:
+    same plugin argv, same ``exec.env`` identity values, same apiVersion and cluster."""
+    user = context.user
+    if user is None or user.exec is None:
+        return False
+    if list(recipe.get("argv") or ()) != list(user.plugin_argv):
+        return False
+    recorded_env = recipe.get("env") or {}
+    if not isinstance(recorded_env, dict):
+        return False
+    for name, value in user.exec.env:
+        if name in recorded_env and recorded_env[name] != value:
+            return False
+    info = str(recipe.get("exec_info") or "")
+    if _api_version(info) != _api_version(invocation_info):
+        return False
+    return _cluster_server(info) == _cluster_server(invocation_info)
+
+
+def _refresh_values(values: Mapping[str, str], recorded_env: Mapping[str, str]) -> dict[str, str]:
+    """Settings for the refresh, with every identity variable the shim recorded kept in the key
+    (the shell may have had extra ``KUBEWARM_KEY_ENV`` names)."""
+    names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
+    extra = [n for n in recorded_env if n not in names and n not in RECIPE_EXTRA_ENV]
+    result = dict(values)
+    if extra:
+        result["KUBEWARM_KEY_ENV"] = ",".join(
+            [n for n in values.get("KUBEWARM_KEY_ENV", "").split(",") if n.strip()] + extra
+        )
+    return result
+
+
+def last_served() -> dict[str, float]:
+    """When kubectl was last served each key (by its first 32 hex digits), from the shim's
+    served markers (``<cache>/served/<key32>-<pid>``, touched on every answer to kubectl)."""
+    from kubewarm.engine.served import marker_dir
+
+    result: dict[str, float] = {}
+    try:
+        items = list(os.scandir(marker_dir()))
+    except OSError:
+        return result
+    for item in items:
+        key = item.name.partition("-")[0]
+        try:
+            mtime = item.stat().st_mtime
+        except OSError:
+            continue
+        if mtime > result.get(key, 0.0):
+            result[key] = mtime
+    return result
+
+
+def resolve(
+    context: ContextInfo,
+    entries: Sequence[CachedEntry],
+    values: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+) -> Target | None:
+    """The refresh for ``context`` (None when its user runs no exec plugin through kubewarm).
+
+    ``entries`` are the store's entries (``cache_admin.list_entries``); the newest recipe of
+    the context's user that still matches the kubeconfig is replayed.
+    """
+    user = context.user
+    if user is None or user.exec is None or not user.wrapped or not user.plugin_argv:
+        return None
+    env_in = dict(os.environ if environ is None else environ)
+    invocation = plugin_invocation(context, env_in)
+    marker = invocation.env.get("KUBEWARM_USER", user.name)
+    served = last_served()
+    recipes = sorted(
+        (e for e in entries if e.user == marker and e.recipe.get("argv")),
+        key=lambda e: (served.get(e.key[:32], 0.0), e.recipe.get("obtained", 0)),
+        reverse=True,
+    )
+    for entry in recipes:
+        if not recipe_matches(entry.recipe, context, invocation.exec_info):
+            continue
+        recorded = {str(k): str(v) for k, v in (entry.recipe.get("env") or {}).items()}
+        refresh_values = _refresh_values(values, recorded)
+        names = cache_key.identity_env_names(refresh_values.get("KUBEWARM_KEY_ENV", ""))
+        env = {k: v for k, v in env_in.items() if k not in names and k != EXEC_INFO_ENV}
+        env.update(recorded)
+        env.update(dict(user.exec.env))
+        env["KUBEWARM_USER"] = marker
+        env[EXEC_INFO_ENV] = str(entry.recipe.get("exec_info") or invocation.exec_info)
+        return Target(
+            context.name, marker, list(entry.recipe["argv"]), env, entry.key,
+            refresh_values, "recipe",
+        )  # fmt: skip
+    names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
+    argv = list(invocation.argv)
+    key = cache_key.compute(argv, invocation.env, names)
+    return Target(context.name, marker, argv, dict(invocation.env), key, dict(values), "kubeconfig")

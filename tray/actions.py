@@ -1,0 +1,84 @@
+"""What each menu item does: one engine use case per item, its result shown to the user.
+
+``MenuActions`` has no GUI toolkit in it: ``notify(title, message)`` and ``quit()`` come from
+the tray icon (or from a test).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kubewarm.engine import autostart, events_log, wrapping
+from kubewarm.engine.context_state import short
+from kubewarm.engine.warmer import Warmer
+from kubewarm.tray.open_path import open_path
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+class MenuActions:
+    """The menu's actions over one warmer. ``last_result`` is shown as a menu line."""
+
+    def __init__(
+        self,
+        warmer: Warmer,
+        notify: Callable[[str, str], None],
+        quit: Callable[[], None],
+        changed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.warmer = warmer
+        self._notify = notify
+        self._quit = quit
+        self._changed = changed
+        self.last_result = ""
+
+    def _report(self, line: str, title: str = "", message: str = "") -> None:
+        self.last_result = short(line, 60)
+        events_log.write("tray: " + line)
+        if title:
+            self._notify(title, message or line)
+        self._changed()
+
+    def set_pinned(self, name: str, pinned: bool) -> None:
+        self.warmer.set_pinned(name, pinned)
+
+    def refresh(self, name: str) -> None:
+        self.warmer.refresh_now(name)
+
+    def refresh_all_pinned(self) -> None:
+        self._report(f"Refreshing {_plural(self.warmer.refresh_all_pinned(), 'pinned context')}")
+
+    def clear(self, name: str) -> None:
+        self._report(f"Cleared {_plural(self.warmer.clear(name), 'cached credential')} of {name}")
+
+    def clear_all(self) -> None:
+        self._report(f"Cleared {_plural(self.warmer.clear_all(), 'cached credential')}")
+
+    def wrap(self) -> None:
+        self._show(wrapping.wrap())
+
+    def restore(self) -> None:
+        self._show(wrapping.restore())
+
+    def _show(self, result: wrapping.Result) -> None:
+        self.warmer.sync("kubeconfig edited")
+        self._report(result.line, result.title, result.message)
+
+    def toggle_start_at_login(self) -> None:
+        try:
+            line = autostart.set_enabled(not autostart.is_enabled())
+        except autostart.AutostartError as exc:
+            self._report(f"Start at login: {exc}", "kubewarm: start at login", str(exc))
+            return
+        self._report(line)
+
+    def open_log(self) -> None:
+        open_path(events_log.log_file(), self._open_failed, create=True)
+
+    def _open_failed(self, problem: str) -> None:
+        self._report(problem, "kubewarm: open log", problem)
+
+    def quit(self) -> None:
+        self._quit()

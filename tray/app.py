@@ -1,0 +1,73 @@
+"""``kubewarm tray [--no-icon]``: start the tray app, or the same warmer without an icon.
+
+One instance per user: a second one says which is running and exits (exit status 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+ALREADY_RUNNING = 3
+
+
+def parser() -> argparse.ArgumentParser:
+    result = argparse.ArgumentParser(
+        prog="kubewarm tray",
+        description=(
+            "Shows kubewarm's tray icon and keeps pinned contexts warm: their credentials are"
+            " refreshed in the background before they expire, so kubectl never waits for the"
+            " plugin. Pin contexts from the menu or with `kubewarm pin CONTEXT`."
+        ),
+    )
+    result.add_argument(
+        "--no-icon",
+        action="store_true",
+        help="no tray icon: keep pinned contexts warm headless (servers, WSL, CI); Ctrl-C stops",
+    )
+    return result
+
+
+def run(args: list[str]) -> int:
+    ns = parser().parse_args(args)
+    from kubewarm.engine.single_instance import AlreadyRunning, InstanceLock
+
+    try:
+        lock = InstanceLock().acquire()
+    except AlreadyRunning as exc:
+        print(f"kubewarm: {exc}", file=sys.stderr)
+        return ALREADY_RUNNING
+    try:
+        if ns.no_icon:
+            from kubewarm.tray.headless import run_headless
+
+            return run_headless()
+        return _run_icon()
+    finally:
+        lock.release()
+
+
+def _run_icon() -> int:
+    from kubewarm.tray.tray_icon import display_problem
+
+    problem = display_problem()
+    if problem:
+        print(
+            f"kubewarm: cannot show a tray icon: {problem}.\n"
+            "Run `kubewarm tray --no-icon` to keep pinned contexts warm without one.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        from kubewarm.tray.tray_icon import TrayIcon
+
+        tray = TrayIcon()
+    except Exception as exc:  # pystray raises several kinds when no backend can start
+        print(
+            f"kubewarm: cannot show a tray icon ({type(exc).__name__}: {exc}).\n"
+            "Run `kubewarm tray --no-icon` to keep pinned contexts warm without one.",
+            file=sys.stderr,
+        )
+        return 1
+    tray.run()
+    return 0

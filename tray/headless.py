@@ -1,0 +1,34 @@
+"""``kubewarm tray --no-icon``: the tray's warmer without a GUI, until SIGTERM or Ctrl-C.
+
+Events go to stdout (and kubewarm's log), failure notifications to stderr.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+from kubewarm.engine.warmer import Warmer
+
+
+def run_headless() -> int:
+    stop = threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, on_signal)
+    warmer = Warmer(
+        notify=lambda title, message: print(f"{title}: {message}", file=sys.stderr, flush=True),
+        on_event=lambda line: print(f"kubewarm: {line}", flush=True),
+    )
+    warmer.start()
+    print(f"kubewarm: {warmer.summary().removeprefix('kubewarm: ')}", flush=True)
+    while not stop.wait(3600):
+        pass
+    warmer.stop()
+    return 0

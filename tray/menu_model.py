@@ -1,0 +1,111 @@
+"""The tray menu as plain data, built from the engine's state: no GUI toolkit here.
+
+``build(view, actions)`` returns the items top to bottom; ``tray_icon`` turns them into a
+pystray menu, and the tests read them directly. Every action is one call on ``actions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from kubewarm.engine.context_state import MISSING, NOT_WRAPPED, REFRESHING, ContextState
+
+
+@dataclass(frozen=True)
+class Item:
+    """One menu entry. ``checked`` None: not a checkbox. ``separator``: a line."""
+
+    text: str = ""
+    action: Callable[[], object] | None = field(default=None, compare=False)
+    checked: bool | None = None
+    enabled: bool = True
+    submenu: tuple[Item, ...] = ()
+    separator: bool = False
+
+    def find(self, text: str) -> Item:
+        """The submenu item labelled ``text`` (tests and keyboard users alike)."""
+        return find(self.submenu, text)
+
+
+SEPARATOR = Item(separator=True)
+
+
+@dataclass(frozen=True)
+class MenuView:
+    """A snapshot of everything the menu shows."""
+
+    states: Sequence[ContextState]
+    summary: str
+    problem: str = ""
+    start_at_login: bool = False
+    version: str = ""
+    last_result: str = ""
+
+
+def find(items: Sequence[Item], text: str) -> Item:
+    """The item labelled ``text`` (or starting with ``text`` followed by ' — ')."""
+    for item in items:
+        if item.text == text or item.text.startswith(text + " — "):
+            return item
+    raise KeyError(f"no menu item {text!r} in {[i.text for i in items if not i.separator]}")
+
+
+def context_label(state: ContextState) -> str:
+    return f"{state.name} — {state.label()}"
+
+
+def _context_item(state: ContextState, actions) -> Item:
+    name = state.name
+    usable = state.phase not in (NOT_WRAPPED, MISSING)
+    submenu = (
+        Item(
+            "Pin (keep warm)",
+            lambda: actions.set_pinned(name, not state.pinned),
+            checked=state.pinned,
+        ),
+        Item(
+            "Refresh now",
+            lambda: actions.refresh(name),
+            enabled=usable and state.phase != REFRESHING,
+        ),
+        Item("Clear cached credential", lambda: actions.clear(name), enabled=bool(state.user)),
+    )
+    return Item(context_label(state), checked=state.pinned, submenu=submenu)
+
+
+def build(view: MenuView, actions) -> list[Item]:
+    """The whole menu, top to bottom."""
+    header = view.summary.removeprefix("kubewarm: ")
+    items: list[Item] = [Item(header[:1].upper() + header[1:], enabled=False)]
+    if view.problem:
+        items.append(Item("⚠ " + view.problem, enabled=False))
+    items.append(SEPARATOR)
+    if view.states:
+        items.extend(_context_item(s, actions) for s in view.states)
+    else:
+        items.append(Item("No exec-plugin contexts in kubeconfig", enabled=False))
+    refreshable = [s for s in view.states if s.pinned and s.phase not in (NOT_WRAPPED, MISSING)]
+    unwrapped = sum(1 for s in view.states if s.phase == NOT_WRAPPED and s.user)
+    wrapped = sum(1 for s in view.states if s.phase not in (NOT_WRAPPED, MISSING))
+    items += [
+        SEPARATOR,
+        Item("Refresh all pinned", actions.refresh_all_pinned, enabled=bool(refreshable)),
+        Item("Clear all cached credentials", actions.clear_all),
+        SEPARATOR,
+        Item(
+            "Wrap kubeconfig" + (f" ({unwrapped} not wrapped)" if unwrapped else ""),
+            actions.wrap,
+        ),
+        Item("Restore kubeconfig", actions.restore, enabled=wrapped > 0),
+    ]
+    if view.last_result:
+        items.append(Item(view.last_result, enabled=False))
+    items += [
+        SEPARATOR,
+        Item("Start at login", actions.toggle_start_at_login, checked=view.start_at_login),
+        Item("Open log", actions.open_log),
+        Item(f"kubewarm {view.version}", enabled=False),
+        Item("Quit", actions.quit),
+    ]
+    return items

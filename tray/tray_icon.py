@@ -1,0 +1,183 @@
+"""The pystray icon: shows the warmer's state and turns the menu model into a pystray menu.
+
+All behaviour lives in the engine (``Warmer``) and in ``actions``; this module only draws.
+The icon, its tooltip and the menu are updated when the warmer reports a change, and only
+when what they show actually differs (an open menu is not rebuilt under the pointer for
+nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+from kubewarm.engine import __version__, autostart, events_log
+from kubewarm.engine.warmer import Warmer
+from kubewarm.tray import icons
+from kubewarm.tray.actions import MenuActions
+from kubewarm.tray.menu_model import Item, MenuView, build
+
+TOOLTIP_MAX = 127  # Windows' limit for a notification-area tooltip
+
+
+class TrayIcon:
+    """The tray app: one warmer, one icon, one menu."""
+
+    def __init__(self) -> None:
+        import pystray  # ~100 ms; only the tray pays for it
+
+        self._pystray = pystray
+        self._lock = threading.RLock()
+        self._shown: tuple = ()
+        self._menu_signature: tuple = ()
+        self.warmer = Warmer(notify=self.notify, on_change=self.refresh_view)
+        self.actions = MenuActions(self.warmer, self.notify, self.quit, self.refresh_view)
+        self.icon = pystray.Icon(
+            "kubewarm",
+            icons.image("idle"),
+            "kubewarm",
+            menu=pystray.Menu(self._pystray_items),
+        )
+
+    # --- running -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Show the icon and run the GUI loop until Quit."""
+        self._quitting = False
+        try:
+            self.icon.run(setup=self._setup)
+        except Exception as exc:
+            if not self._quitting:
+                raise
+            # The gtk/appindicator backends raise while closing a notification when no
+            # notification daemon is running; we are leaving anyway.
+            events_log.write(f"tray: ignored while quitting: {type(exc).__name__}: {exc}")
+        finally:
+            self.warmer.stop()
+
+    def _setup(self, icon) -> None:
+        icon.visible = True
+        self.warmer.start()
+        self.refresh_view()
+        events_log.write(f"tray: icon shown ({type(icon).__module__.rsplit('.', 1)[-1]})")
+
+    def quit(self) -> None:
+        self._quitting = True
+        self.warmer.stop()
+        self.icon.stop()
+
+    # --- showing state -------------------------------------------------------------------------
+
+    def view(self) -> MenuView:
+        return MenuView(
+            states=self.warmer.states(),
+            summary=self.warmer.summary(),
+            problem=self.warmer.problem,
+            start_at_login=_start_at_login(),
+            version=__version__,
+            last_result=self.actions.last_result,
+        )
+
+    def refresh_view(self) -> None:
+        """Bring icon, tooltip and menu up to date with the warmer (any thread)."""
+        with self._lock:
+            view = self.view()
+            state = self.warmer.overall()
+            tooltip = view.summary[:TOOLTIP_MAX]
+            if (state, tooltip) != self._shown:
+                if not self._shown or state != self._shown[0]:
+                    self.icon.icon = icons.image(state)
+                self.icon.title = tooltip
+                self._set_tooltip(tooltip)
+                self._shown = (state, tooltip)
+            signature = _signature(build(view, self.actions))
+            if signature != self._menu_signature:
+                self._menu_signature = signature
+                self.icon.update_menu()
+
+    def _set_tooltip(self, text: str) -> None:
+        """pystray's gtk backend sets only the accessible title; give it a real tooltip."""
+        status_icon = getattr(self.icon, "_status_icon", None)
+        if status_icon is None:
+            return
+        from gi.repository import GLib
+
+        GLib.idle_add(lambda: status_icon.set_tooltip_text(text) and False)
+
+    def notify(self, title: str, message: str) -> None:
+        """A desktop notification (best effort: the log has every event anyway)."""
+        events_log.write(f"tray: notification: {title}: {message}")
+        try:
+            self.icon.notify(message, title)
+        except Exception as exc:
+            events_log.write(f"tray: notification failed: {type(exc).__name__}: {exc}")
+
+    # --- the pystray menu ----------------------------------------------------------------------
+
+    def _pystray_items(self):
+        items = self._convert(build(self.view(), self.actions))
+        pystray = self._pystray
+        # Left click on a gtk status icon "activates" it: open the menu, as everywhere else.
+        items.append(pystray.MenuItem("Menu", self._popup, default=True, visible=False))
+        return items
+
+    def _convert(self, items: list[Item] | tuple[Item, ...]) -> list:
+        pystray = self._pystray
+        result = []
+        for item in items:
+            if item.separator:
+                result.append(pystray.Menu.SEPARATOR)
+                continue
+            if item.submenu:
+                action = pystray.Menu(*self._convert(item.submenu))
+            else:
+                action = _guarded(item.action) if item.action else _nothing
+            kwargs = {}
+            if item.checked is not None:
+                kwargs["checked"] = lambda _item, value=item.checked: value
+            result.append(pystray.MenuItem(item.text, action, enabled=item.enabled, **kwargs))
+        return result
+
+    def _popup(self, icon, _item) -> None:
+        status_icon = getattr(icon, "_status_icon", None)
+        handler = getattr(icon, "_on_status_icon_popup_menu", None)
+        if status_icon is not None and handler is not None:
+            handler(status_icon, 1, 0)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _guarded(action):
+    """A menu callback that logs instead of killing the GUI loop when an action fails."""
+
+    def run() -> None:
+        try:
+            action()
+        except Exception as exc:
+            events_log.write(f"tray: menu action failed: {type(exc).__name__}: {exc}")
+            print(f"kubewarm: {exc}", file=sys.stderr)
+
+    return run
+
+
+def _start_at_login() -> bool:
+    try:
+        return autostart.is_enabled()
+    except Exception:
+        return False
+
+
+def _signature(items) -> tuple:
+    return tuple((i.text, i.checked, i.enabled, i.separator, _signature(i.submenu)) for i in items)
+
+
+def display_problem() -> str:
+    """Why no tray icon can be shown here, or '' (checked before importing pystray)."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return "no graphical session (DISPLAY is not set)"
+    return ""
