@@ -190,16 +190,21 @@ def _switch(target: str, values: dict[str, str], recheck: bool) -> int:
         after = choice.open_store(new_values, announce=False)
     except StoreUnavailable as exc:
         return _fail(str(exc))
-    if before is not None and before.name != after.name:
+    old_stores = [before] if before is not None and before.name != after.name else []
+    if after.name == "keyring":  # no plaintext left behind, whatever was in use before
+        leftover = cache_admin.leftover_file_store(new_values)
+        if leftover is not None and not any(s.name == "file" for s in old_stores):
+            old_stores.append(leftover)
+    for old in old_stores:
         try:
-            removed = cache_admin.clear(values, store=before)
+            removed = cache_admin.clear(values, store=old)
         except StoreUnavailable as exc:
-            print(f"kubewarm: could not empty {_where(before)}: {exc}", file=sys.stderr)
-        else:
-            if removed:
-                print(
-                    f"Removed {_plural(removed, 'credential')} from {_where(before)}; they are"
-                    " fetched again on next use."
-                )
+            print(f"kubewarm: could not empty {_where(old)}: {exc}", file=sys.stderr)
+            continue
+        if removed:
+            print(
+                f"Removed {_plural(removed, 'credential')} from {_where(old)}; they are fetched"
+                " again on next use."
+            )
     _show(new_values)
     return 0
