@@ -48,13 +48,14 @@ def launch_command() -> list[str]:
 
 
 def _desktop_quote(arg: str) -> str:
-    """One Exec argument, quoted as the Desktop Entry Specification asks."""
+    """One Exec argument as the Desktop Entry Specification asks: quoted when it holds a
+    reserved character, then escaped once more as a string value (a backslash doubles)."""
     arg = arg.replace("%", "%%")
     if arg and not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`"):
         return arg
     for c in ("\\", '"', "`", "$"):
         arg = arg.replace(c, "\\" + c)
-    return f'"{arg}"'
+    return '"' + arg.replace("\\", "\\\\") + '"'
 
 
 class XdgAutostart:
@@ -110,7 +111,7 @@ class XdgAutostart:
                 "Exec=" + " ".join(_desktop_quote(a) for a in command),
                 "Icon=" + _icon_path(),
                 "Terminal=false",
-                "Categories=Utility;Development;",
+                "Categories=Utility;",
                 "X-GNOME-Autostart-enabled=true",
                 "",
             ]

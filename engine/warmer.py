@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kubewarm.engine import events_log, pins, settings
@@ -70,8 +70,9 @@ def refresh_lead(values: dict[str, str], lifetime: float) -> float:
     return min(window + min(30.0, max(1.0, 0.05 * lifetime)), lifetime * 0.9)
 
 
-def backoff(failures: int) -> float:
-    return BACKOFF[min(max(failures, 1), len(BACKOFF)) - 1]
+def backoff(failures: int, steps: Sequence[float] = BACKOFF) -> float:
+    """Seconds to wait before retry number ``failures`` (1, 2, …)."""
+    return steps[min(max(failures, 1), len(steps)) - 1]
 
 
 class Warmer:
@@ -88,12 +89,14 @@ class Warmer:
         on_change: Callable[[], None] | None = None,
         on_event: Callable[[str], None] | None = None,
         heartbeat: float = HEARTBEAT_SECONDS,
+        backoff: Sequence[float] = BACKOFF,
         environ: dict[str, str] | None = None,
     ) -> None:
         self._notify = notify or (lambda title, message: None)
         self._on_change = on_change or (lambda: None)
         self._on_event = on_event or (lambda line: None)
         self._heartbeat = heartbeat
+        self._backoff = tuple(backoff)
         self._environ = environ
         self._lock = threading.RLock()
         self._sync_lock = threading.Lock()  # one re-read at a time, applied in order
@@ -420,7 +423,7 @@ class Warmer:
                     f"{target.plugin}: {outcome.reason}\nLog in, then choose Refresh now.",
                 )
             return
-        delay = backoff(failures)
+        delay = backoff(failures, self._backoff)
         self._set(name, FAILED, reason=outcome.reason)
         retry = f"retry in {delay:.0f}s" if state.pinned else "not pinned, no retry"
         self._event(f"{name}: refresh failed ({outcome.reason}); attempt {failures}, {retry}")

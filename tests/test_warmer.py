@@ -1,0 +1,263 @@
+"""The warmer in this process with a real scheduler, the real shim, the test plugin and the file
+store: when it refreshes, under which key, and what it does when refreshing fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kubewarm.engine import context_state
+from kubewarm.engine.warmer import Warmer, refresh_lead
+from tests.fixtures_core import FAKE_PLUGIN, fake_plugin_argv
+from tests.shim_helpers import exec_info, run_shim
+from tests.tray_helpers import cred_files, kubewarm, plugin_runs, wait_for, write_config
+
+
+class Recorder:
+    """Collects what the warmer reports."""
+
+    def __init__(self) -> None:
+        self.notifications: list[tuple[str, str]] = []
+        self.events: list[str] = []
+        self.changes = 0
+
+    def notify(self, title: str, message: str) -> None:
+        self.notifications.append((title, message))
+
+    def event(self, line: str) -> None:
+        self.events.append(line)
+
+    def changed(self) -> None:
+        self.changes += 1
+
+
+@pytest.fixture
+def warmers():
+    """Start warmers (heartbeat 0.5 s, short backoff); all are stopped at teardown."""
+    started: list[Warmer] = []
+
+    def start(recorder: Recorder, **kwargs) -> Warmer:
+        kwargs.setdefault("heartbeat", 0.5)
+        kwargs.setdefault("backoff", (1.0, 2.0, 4.0))
+        warmer = Warmer(
+            notify=recorder.notify, on_event=recorder.event, on_change=recorder.changed, **kwargs
+        )
+        warmer.start()
+        started.append(warmer)
+        return warmer
+
+    yield start
+    for warmer in started:
+        warmer.stop()
+
+
+def _kubeconfig(env: dict, users: dict[str, list[str] | None]) -> Path:
+    path = write_config(Path(env["HOME"]) / ".kube" / "config", users)
+    kubewarm("inject", env=env)
+    return path
+
+
+def _state(warmer: Warmer, name: str):
+    return next((s for s in warmer.states() if s.name == name), None)
+
+
+def _kubectl_call(name: str, env: dict, argv: list[str], **extra: str):
+    """What kubectl does for context ``name``: run the shim with the marker and exec info."""
+    return run_shim(
+        argv, {**env, "KUBEWARM_DEBUG": "1", **extra}, KUBEWARM_USER=name,
+        KUBERNETES_EXEC_INFO=exec_info(),
+    )  # fmt: skip
+
+
+def test_refresh_lead_keeps_ahead_of_the_shims_window():
+    values = {}
+    assert refresh_lead(values, 900) == pytest.approx(225 + 30)
+    assert refresh_lead(values, 20) == pytest.approx(5 + 1)
+    assert refresh_lead(values, 3600) == pytest.approx(900 + 30)
+
+
+def test_pinned_context_is_warmed_at_start_and_before_each_expiry(kw_env, plugin_log, warmers):
+    argv = fake_plugin_argv(ttl=10, log=plugin_log)
+    _kubeconfig(kw_env, {"prod": argv, "dev": argv})
+    kubewarm("pin", "prod", env=kw_env)
+    recorder = Recorder()
+    warmer = warmers(recorder)
+    assert wait_for(lambda: len(plugin_runs(plugin_log)) >= 1, 10), "no refresh at start"
+    assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 5)
+    assert _state(warmer, "prod").label().startswith("warm until ")
+    assert _state(warmer, "dev").phase == context_state.COLD  # not pinned: left alone
+    # 10 s tokens: refreshed 3.5 s before expiry, so every 6.5 s
+    time.sleep(15)
+    times = [float(line.split()[1]) for line in plugin_runs(plugin_log)]
+    assert len(times) == 3, times
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(5.5 < gap < 8.0 for gap in gaps), gaps
+    # every shim call meanwhile was a hit, never a plugin run
+    result = _kubectl_call("prod", kw_env, argv)
+    assert result.returncode == 0 and b" hit " in result.stderr, result.stderr
+    assert len(plugin_runs(plugin_log)) == 3
+    assert recorder.notifications == []
+
+
+def test_refreshes_under_the_shims_key_from_another_environment(
+    kw_env, plugin_log, warmers, tmp_path
+):
+    """The tray (a login item) has neither the shell's PATH nor its AWS_PROFILE."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    plugin = bindir / "kw-test-plugin"
+    plugin.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_PLUGIN}" "$@"\n')
+    plugin.chmod(0o755)
+    argv = ["kw-test-plugin", "--ttl", "900", "--log", str(plugin_log)]
+    _kubeconfig(kw_env, {"prod": argv})
+    shell = {**kw_env, "PATH": f"{bindir}{os.pathsep}{kw_env['PATH']}", "AWS_PROFILE": "dev"}
+    first = _kubectl_call("prod", shell, argv)
+    assert first.returncode == 0, first.stderr
+    assert len(plugin_runs(plugin_log)) == 1 and len(cred_files(kw_env)) == 1
+    kubewarm("pin", "prod", env=kw_env)
+    tray_env = {k: v for k, v in kw_env.items() if k != "AWS_PROFILE"}
+    tray_env["PATH"] = "/usr/bin:/bin"
+    recorder = Recorder()
+    warmer = warmers(recorder, environ=tray_env)
+    assert wait_for(lambda: _state(warmer, "prod") is not None, 5)
+    warmer.refresh_now("prod")
+    assert wait_for(lambda: len(plugin_runs(plugin_log)) == 2, 10), recorder.events
+    assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 5)
+    assert len(cred_files(kw_env)) == 1, "refreshed under a key no kubectl call will use"
+    meta = json.loads(cred_files(kw_env)[0].with_suffix(".meta").read_bytes())
+    assert meta["env"]["AWS_PROFILE"] == "dev" and str(bindir) in meta["env"]["PATH"]
+    again = _kubectl_call("prod", shell, argv)
+    assert again.returncode == 0 and b" hit " in again.stderr, again.stderr
+    assert len(plugin_runs(plugin_log)) == 2
+    assert any("as kubectl last ran it" in e for e in recorder.events), recorder.events
+
+
+def test_prefers_the_identity_kubectl_used_last(kw_env, plugin_log, warmers):
+    argv = fake_plugin_argv(ttl=900, log=plugin_log)
+    _kubeconfig(kw_env, {"prod": argv})
+    for profile in ("blue", "green", "blue"):
+        assert _kubectl_call("prod", kw_env, argv, AWS_PROFILE=profile).returncode == 0
+        time.sleep(0.05)
+    assert len(cred_files(kw_env)) == 2
+    kubewarm("pin", "prod", env=kw_env)
+    warmer = warmers(Recorder())
+    assert wait_for(lambda: _state(warmer, "prod") is not None, 5)
+    warmer.refresh_now("prod")
+    assert wait_for(lambda: len(plugin_runs(plugin_log)) == 3, 10)
+    newest = max(cred_files(kw_env), key=lambda p: p.stat().st_mtime)
+    meta = json.loads(newest.with_suffix(".meta").read_bytes())
+    assert meta["env"]["AWS_PROFILE"] == "blue"
+
+
+def test_failures_back_off_and_notify_once_per_episode(kw_env, plugin_log, warmers, tmp_path):
+    control = tmp_path / "control.json"
+    control.write_text('{"mode": "fail"}')
+    argv = fake_plugin_argv(ttl=900, log=plugin_log, control=control)
+    _kubeconfig(kw_env, {"prod": argv})
+    kubewarm("pin", "prod", env=kw_env)
+    recorder = Recorder()
+    warmer = warmers(recorder)
+    # retries after 1, 2, 4 s: 4 runs within ~8 s, and no more than that
+    assert wait_for(lambda: len(plugin_runs(plugin_log)) >= 4, 12), recorder.events
+    state = _state(warmer, "prod")
+    assert state.phase == context_state.FAILED
+    assert "AccessDenied" in state.reason and state.label().startswith("failed: exit 3")
+    assert warmer.overall() == context_state.FAILING
+    runs = [float(line.split()[1]) for line in plugin_runs(plugin_log)]
+    gaps = [b - a for a, b in zip(runs, runs[1:])]
+    assert gaps[0] >= 0.9 and gaps[1] >= 1.9 and gaps[2] >= 3.9, gaps
+    assert len(recorder.notifications) == 1
+    title, message = recorder.notifications[0]
+    assert "prod" in title and "AccessDenied" in message
+    # the plugin works again: the next retry succeeds and the episode is over
+    control.write_text('{"mode": "token"}')
+    assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
+    assert warmer.overall() == context_state.ALL_WARM
+    # a new failure is a new episode: one more notification
+    control.write_text('{"mode": "fail"}')
+    warmer.refresh_now("prod")
+    assert wait_for(lambda: len(recorder.notifications) == 2, 10)
+    time.sleep(3.5)  # retries in between notify nobody
+    assert len(recorder.notifications) == 2
+
+
+def test_needs_login_is_not_retried_until_asked(kw_env, plugin_log, warmers, tmp_path):
+    control = tmp_path / "control.json"
+    control.write_text('{"mode": "login"}')
+    argv = fake_plugin_argv(ttl=900, log=plugin_log, control=control)
+    _kubeconfig(kw_env, {"prod": argv})
+    kubewarm("pin", "prod", env=kw_env)
+    recorder = Recorder()
+    warmer = warmers(recorder)
+    assert wait_for(lambda: _state(warmer, "prod").phase == context_state.NEEDS_LOGIN, 10)
+    assert _state(warmer, "prod").label() == "needs login"
+    time.sleep(4)  # backoff would have retried 2-3 times by now
+    assert len(plugin_runs(plugin_log)) == 1
+    assert len(recorder.notifications) == 1 and "needs login" in recorder.notifications[0][0]
+    warmer.refresh_now("prod")  # the menu's Refresh now tries again, quietly
+    assert wait_for(lambda: len(plugin_runs(plugin_log)) == 2, 10)
+    time.sleep(0.5)
+    assert _state(warmer, "prod").phase == context_state.NEEDS_LOGIN
+    assert len(recorder.notifications) == 1
+    # the user logs in and runs kubectl: the shim fills the cache, the warmer takes over
+    control.write_text('{"mode": "token"}')
+    assert _kubectl_call("prod", kw_env, argv).returncode == 0
+    assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
+    assert any("failure episode over" in e for e in recorder.events)
+
+
+def test_kubeconfig_and_pin_changes_are_picked_up_while_running(kw_env, plugin_log, warmers):
+    argv = fake_plugin_argv(ttl=900, log=plugin_log)
+    path = _kubeconfig(kw_env, {"prod": argv})
+    kubewarm("pin", "--force", "later", env=kw_env)
+    recorder = Recorder()
+    warmer = warmers(recorder)
+    assert wait_for(lambda: _state(warmer, "later") is not None, 5)
+    assert _state(warmer, "later").phase == context_state.MISSING
+    assert _state(warmer, "later").label() == "not in kubeconfig"
+    assert warmer.overall() == context_state.FAILING
+    # the context appears (another tool rewrote kubeconfig), unwrapped at first
+    write_config(path, {"prod": argv, "later": argv})
+    assert wait_for(lambda: _state(warmer, "later").phase == context_state.NOT_WRAPPED, 10)
+    assert plugin_runs(plugin_log) == []
+    kubewarm("inject", env=kw_env)
+    assert wait_for(lambda: _state(warmer, "later").phase == context_state.WARM, 10)
+    assert len(plugin_runs(plugin_log)) == 1
+    # pinned from the CLI while running: warmed without a restart
+    kubewarm("pin", "prod", env=kw_env)
+    assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
+    assert len(plugin_runs(plugin_log)) == 2
+    # the context disappears: its job goes with it
+    write_config(path, {"prod": argv})
+    kubewarm("inject", env=kw_env)
+    assert wait_for(lambda: _state(warmer, "later").phase == context_state.MISSING, 10)
+    jobs = [job.id for job in warmer._scheduler.get_jobs()]
+    assert "refresh:later" not in jobs and "refresh:prod" in jobs
+    kubewarm("unpin", "prod", "later", env=kw_env)
+    assert wait_for(lambda: _state(warmer, "later") is None, 10)
+    assert not _state(warmer, "prod").pinned
+    assert warmer.overall() == context_state.IDLE
+
+
+def test_clear_removes_credentials_and_rewarms_pinned(kw_env, plugin_log, warmers):
+    argv = fake_plugin_argv(ttl=900, log=plugin_log)
+    _kubeconfig(kw_env, {"prod": argv, "dev": argv})
+    assert _kubectl_call("dev", kw_env, argv).returncode == 0
+    kubewarm("pin", "prod", env=kw_env)
+    warmer = warmers(Recorder())
+    assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
+    assert _state(warmer, "dev").phase == context_state.WARM
+    assert len(cred_files(kw_env)) == 2
+    assert warmer.clear("dev") == 1
+    assert _state(warmer, "dev").phase == context_state.COLD
+    assert len(cred_files(kw_env)) == 1
+    assert warmer.clear_all() == 1
+    # prod is pinned: it is fetched again straight away
+    assert wait_for(lambda: len(plugin_runs(plugin_log)) == 3, 10)
+    assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
+    assert len(cred_files(kw_env)) == 1
