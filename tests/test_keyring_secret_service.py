@@ -144,6 +144,30 @@ def test_two_matching_items_are_refused_not_guessed(secret_service):
         keyring_reader("secret-service")(key)
 
 
+def test_a_copy_in_another_collection_is_refused_not_guessed(secret_service):
+    """The lean reader searches every collection: an item of ours in two of them (say, after
+    the default keyring changed) is left to keyring, which reads the default one."""
+    import secretstorage
+    from secretstorage.collection import SESSION_COLLECTION, Collection
+
+    key = new_key()
+    blob = credential_blob(300)
+    KeyringStore(kind="secret-service").write(key, blob)
+    assert keyring_reader("secret-service")(key) == blob
+    connection = secretstorage.dbus_init()
+    try:
+        Collection(connection, SESSION_COLLECTION).create_item(
+            "stale copy",
+            {"service": SERVICE, "username": key, "application": "Python keyring library"},
+            b"=stale",
+        )
+    finally:
+        connection.close()
+    with pytest.raises(StoreUnavailable, match="2 keyring items"):
+        keyring_reader("secret-service")(key)
+    assert KeyringStore(kind="secret-service").read(key) == blob
+
+
 def test_foreign_value_layout_is_refused(secret_service):
     key = new_key()
     _backend().set_password(SERVICE, key, "a password some other tool stored")
