@@ -28,6 +28,7 @@ SHIM_NAMES = ("kubewarm-exec", "kubewarm")
 EXEC_EXTENSION = "client.authentication.k8s.io/exec"
 _NULL = "tag:yaml.org,2002:null"
 _STR = "tag:yaml.org,2002:str"
+_NOT_STRINGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool")
 _TRUE = ("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON")
 
 
@@ -242,6 +243,13 @@ class _Reader:
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, f"{what} must be a string")
         return node.value
+
+    def string(self, node: yaml.Node | None, what: str) -> str:
+        """Like :meth:`text`, but a number or boolean is an error, as it is for kubectl."""
+        if isinstance(node, yaml.ScalarNode) and node.tag in _NOT_STRINGS:
+            kind = "a boolean" if node.tag.endswith("bool") else "a number"
+            raise self.fail(node, f"{what} {node.value} is {kind}, which kubectl refuses; quote it")
+        return self.text(node, what)
 
     def flag(self, node: yaml.Node | None, what: str) -> bool:
         return self.text(node, what) in _TRUE
@@ -461,21 +469,21 @@ def _exec_user(
 ) -> UserNodes:
     what = f"user {name!r} exec"
     pairs = r.pairs(exec_node, what)
-    command = r.text(r.value(pairs, "command"), f"{what} command")
+    command = r.string(r.value(pairs, "command"), f"{what} command")
     if not command:
         raise r.fail(exec_node, f"{what} has no command")
     args = tuple(
-        r.text(node, f"{what} args item")
+        r.string(node, f"{what} args item")
         for node in r.sequence(r.value(pairs, "args"), f"{what} args")
     )
     env: list[tuple[str, str]] = []
     marker_item = None
     for node in r.sequence(r.value(pairs, "env"), f"{what} env"):
         env_pairs = r.pairs(node, f"{what} env item")
-        var = r.text(r.value(env_pairs, "name"), f"{what} env name")
+        var = r.string(r.value(env_pairs, "name"), f"{what} env name")
         if not var:
             raise r.fail(node, f"{what} env item has no name")
-        env.append((var, r.text(r.value(env_pairs, "value"), f"{what} env {var}")))
+        env.append((var, r.string(r.value(env_pairs, "value"), f"{what} env {var}")))
         if var == USER_ENV and marker_item is None:
             marker_item = node
     config = ExecConfig(

@@ -129,6 +129,12 @@ BAD = [
     ),
     ("contexts:\n- name: c\n  context: [a]\n", "context 'c' must be a mapping", 3),
     (
+        "users:\n- name: a\n  user:\n    exec:\n      command: x\n"
+        "      args: [--ttl,\n        900]\n",
+        "user 'a' exec args item 900 is a number, which kubectl refuses; quote it",
+        7,
+    ),
+    (
         "users:\n- name: a\n  user:\n    exec:\n      <<: {command: aws}\n",
         "merge key",
         5,
