@@ -1,24 +1,21 @@
 """Use cases: wrap kubeconfig users with the shim (inject) and give them back (restore).
 
-Both read every kubeconfig file kubectl would use, plan all edits first (each verified: the
-result must parse, mean exactly what was intended, and, for inject, restore byte for byte),
-then write all files or none: each file is backed up, replaced atomically (temp file in the
-same directory, fsync, rename) with its mode and owner kept, and the files already written are
-put back if a later one fails. ``dry_run`` plans, prints a diff and writes nothing. Running
-inject twice changes nothing the second time; inject also repairs what drifted.
+Both read every kubeconfig file kubectl would use and plan all edits first, each verified: the
+result must parse, mean exactly what was intended and, for inject, restore byte for byte. Then
+``kubeconfig_write`` writes all files or none (backed up, replaced atomically, mode and owner
+kept). ``dry_run`` plans and writes nothing (the report holds a unified diff). Running inject
+twice changes nothing the second time; inject also repairs what drifted.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import yaml
-from kubewarm.engine import kubeconfig_files, settings
+from kubewarm.engine import kubeconfig_files
 from kubewarm.engine.kubeconfig_edit import (
     Edit,
     Unwrappable,
@@ -40,11 +37,22 @@ from kubewarm.engine.kubeconfig_model import (
     resolve_command,
     shim_prefix,
 )
+from kubewarm.engine.kubeconfig_write import InjectError, backup_dir, backups_to_keep, write_all
 from kubewarm.engine.launcher import ShimCommand
 
-
-class InjectError(Exception):
-    """Inject or restore cannot go ahead; nothing was written. The message says why."""
+__all__ = [
+    "FilePlan",
+    "InjectError",
+    "Report",
+    "Skipped",
+    "UserChange",
+    "backup_dir",
+    "drift",
+    "inject",
+    "inject_text",
+    "restore",
+    "restore_text",
+]
 
 
 @dataclass(frozen=True)
@@ -429,198 +437,7 @@ def _check_restore(pf: ParsedFile, after: str, users: list[UserNodes]) -> bool:
     return _semantics_match(expected, after, [u.info.name for u in users])
 
 
-# --- writing ----------------------------------------------------------------------------------
-
-
-def backup_dir(target: str) -> str:
-    """Where backups of kubeconfig ``target`` go (one folder per file)."""
-    from kubewarm.engine.launcher import data_dir
-
-    digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()[:10]
-    return os.path.join(data_dir(), "kubeconfig-backups", f"{os.path.basename(target)}-{digest}")
-
-
-def _backup(target: str, data: bytes, keep: int) -> str:
-    folder = backup_dir(target)
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    with open(os.path.join(folder, "SOURCE"), "w", encoding="utf-8") as fh:
-        fh.write(target + "\n")
-    now = time.time()
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
-    path = os.path.join(folder, f"{os.path.basename(target)}.{stamp}")
-    from kubewarm.engine.atomic_write import write_atomic
-
-    write_atomic(path, data, mode=0o600)
-    old = sorted(n for n in os.listdir(folder) if n != "SOURCE" and not n.startswith("."))
-    for name in old[: max(len(old) - keep, 0)]:
-        try:
-            os.unlink(os.path.join(folder, name))
-        except OSError:
-            pass
-    return path
-
-
-def _replace(target: str, data: bytes, st: os.stat_result) -> None:
-    """Atomically replace ``target``, keeping its mode and owner."""
-    import tempfile
-
-    directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix=".kubewarm-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if hasattr(os, "fchown") and (st.st_uid, st.st_gid) != _owner(fh.fileno()):
-                os.fchown(fh.fileno(), st.st_uid, st.st_gid)
-            os.chmod(tmp, st.st_mode & 0o7777)
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    if hasattr(os, "O_DIRECTORY"):
-        try:
-            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            return
-        try:
-            os.fsync(dfd)
-        except OSError:
-            pass
-        finally:
-            os.close(dfd)
-
-
-def _owner(fd: int) -> tuple[int, int]:
-    st = os.fstat(fd)
-    return st.st_uid, st.st_gid
-
-
-class _Locks:
-    """client-go's kubeconfig lock files (``<file>.lock``), held while we write."""
-
-    def __init__(self) -> None:
-        self.held: list[str] = []
-
-    def take(self, target: str) -> None:
-        lock = target + ".lock"
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            raise InjectError(
-                f"{display(lock)} exists: kubectl or another tool is changing"
-                f" {display(target)}; try again (delete the lock file if nothing is running)"
-            ) from None
-        except OSError as exc:
-            raise InjectError(
-                f"kubeconfig {display(target)}: cannot create {display(lock)} ({exc.strerror});"
-                " is its directory writable?"
-            ) from None
-        os.close(fd)
-        self.held.append(lock)
-
-    def release(self) -> None:
-        for lock in self.held:
-            try:
-                os.unlink(lock)
-            except OSError:
-                pass
-        self.held.clear()
-
-
-def _check_writable(target: str) -> None:
-    directory = os.path.dirname(target)
-    if not os.access(target, os.W_OK):
-        raise InjectError(f"kubeconfig {display(target)} is not writable")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise InjectError(
-            f"kubeconfig {display(target)}: its directory {display(directory)} is not writable"
-            " (kubewarm replaces the file atomically, through a new file beside it)"
-        )
-
-
-def _commit(report: Report, keep: int) -> None:
-    plans = report.changed_files
-    if not plans:
-        return
-    locks = _Locks()
-    written: list[tuple[FilePlan, os.stat_result]] = []
-    try:
-        stats = []
-        for plan in plans:
-            _check_writable(plan.file.target)
-        for plan in plans:
-            target = plan.file.target
-            for named in dict.fromkeys((os.path.abspath(plan.file.path), target)):
-                locks.take(named)
-            try:
-                st = os.stat(target)
-                with open(target, "rb") as fh:
-                    now = fh.read()
-            except OSError as exc:
-                raise InjectError(f"kubeconfig {display(target)}: {exc.strerror}") from None
-            if now != plan.before.encode("utf-8"):
-                raise InjectError(
-                    f"kubeconfig {display(target)} changed while kubewarm was planning; run again"
-                )
-            if os.name == "posix" and st.st_uid != os.getuid() and os.getuid() != 0:
-                raise InjectError(
-                    f"kubeconfig {display(target)} belongs to another user (uid {st.st_uid});"
-                    " kubewarm would not be able to keep its owner"
-                )
-            stats.append(st)
-        for plan in plans:
-            try:
-                report.backups[plan.file.target] = _backup(
-                    plan.file.target, plan.before.encode("utf-8"), keep
-                )
-            except OSError as exc:
-                raise InjectError(
-                    f"cannot back up {display(plan.file.target)} ({exc.strerror}); nothing written"
-                ) from None
-        for plan, st in zip(plans, stats, strict=True):
-            try:
-                _replace(plan.file.target, plan.after.encode("utf-8"), st)
-            except OSError as exc:
-                undone = _roll_back(written)
-                raise InjectError(
-                    f"cannot write {display(plan.file.target)} ({exc.strerror});"
-                    f" {undone} — nothing changed"
-                ) from None
-            written.append((plan, st))
-        report.written = True
-    finally:
-        locks.release()
-
-
-def _roll_back(written: list[tuple[FilePlan, os.stat_result]]) -> str:
-    failed = []
-    for plan, st in written:
-        try:
-            _replace(plan.file.target, plan.before.encode("utf-8"), st)
-        except OSError:
-            failed.append(display(plan.file.target))
-    if failed:
-        return "could not put back " + ", ".join(failed) + " (see its backup)"
-    return "files already written were put back" if written else "no file was written"
-
-
 # --- the use cases ----------------------------------------------------------------------------
-
-
-BACKUPS_SETTING = "KUBEWARM_BACKUPS"  # backups kept per kubeconfig file (default 10)
-
-
-def _keep(values: Mapping[str, str] | None) -> int:
-    values = dict(values) if values is not None else settings.load()
-    raw = os.environ.get(BACKUPS_SETTING) or values.get(BACKUPS_SETTING) or "10"
-    try:
-        return max(int(raw), 1)
-    except ValueError:
-        return 10
 
 
 def inject(
@@ -650,7 +467,10 @@ def inject(
     ]
     report = Report("inject", plans, skipped, unchanged, missing, shim, dry_run)
     if not dry_run:
-        _commit(report, _keep(values))
+        report.backups = write_all(
+            [(p.file, p.before, p.after) for p in report.changed_files], backups_to_keep(values)
+        )
+        report.written = bool(report.changed_files)
     return report
 
 
@@ -674,7 +494,10 @@ def restore(
     ]
     report = Report("restore", plans, skipped, unchanged, missing, None, dry_run)
     if not dry_run:
-        _commit(report, _keep(values))
+        report.backups = write_all(
+            [(p.file, p.before, p.after) for p in report.changed_files], backups_to_keep(values)
+        )
+        report.written = bool(report.changed_files)
     return report
 
 

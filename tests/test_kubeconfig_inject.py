@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubewarm.engine import kubeconfig_inject
+from kubewarm.engine import kubeconfig_write
 from kubewarm.engine.kubeconfig_inject import InjectError, backup_dir, inject, restore
 from kubewarm.engine.kubeconfig_model import KubeconfigError
 
@@ -207,7 +207,7 @@ def test_failed_write_puts_back_the_files_already_written(kw_data, tmp_path, mon
     a = _copy("aws-vault.yaml", tmp_path / "a")
     b = _copy("kubelogin-oidc-login.yaml", tmp_path / "b")
     before = a.read_bytes(), b.read_bytes()
-    real_replace = kubeconfig_inject._replace
+    real_replace = kubeconfig_write._replace
     calls = []
 
     def failing_second_write(target, data, st):  # fault injection: the disk fills up
@@ -216,7 +216,7 @@ def test_failed_write_puts_back_the_files_already_written(kw_data, tmp_path, mon
             raise OSError(28, "No space left on device")
         real_replace(target, data, st)
 
-    monkeypatch.setattr(kubeconfig_inject, "_replace", failing_second_write)
+    monkeypatch.setattr(kubeconfig_write, "_replace", failing_second_write)
     with pytest.raises(InjectError, match=r"No space left on device.*files already written"):
         inject([str(a), str(b)])
     assert (a.read_bytes(), b.read_bytes()) == before
