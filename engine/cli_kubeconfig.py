@@ -100,13 +100,17 @@ def run_restore(ns) -> int:
 
 
 def _print_report(report, verb: str) -> int:
+    """Say what changed, in which files, what was left alone and why, where the backups are.
+    Exit status 1 when a user that should have changed could not be."""
     changes = report.changes
     files = report.changed_files
     if report.dry_run and files:
         sys.stdout.write(report.diff())
-    counts = {}
+    counts: dict[str, int] = {}
     for change in changes:
         counts[change.action] = counts.get(change.action, 0) + 1
+    where = ", ".join(display(p.file.path) for p in report.plans)
+    state = "already wrapped" if verb == "inject" else "not wrapped by kubewarm"
     if changes:
         summary = " and ".join(f"{a} {_plural(n, 'user')}" for a, n in counts.items())
         lead = "dry run: would have " if report.dry_run else ""
@@ -117,14 +121,17 @@ def _print_report(report, verb: str) -> int:
                 plugin = f" ({c.plugin})" if c.plugin else ""
                 detail = f": {c.detail}" if c.detail else ""
                 print(f"    {c.action:9s} {c.user}{plugin}{detail}")
+        if report.unchanged:
+            print(f"  {_plural(len(report.unchanged), 'other user')} {state}, left as they are")
+    elif report.unchanged:
+        print(f"kubewarm {verb}: nothing to change ({_plural(len(report.unchanged), 'user')}"
+              f" {state}) in {where}.")  # fmt: skip
+    elif report.filtered:
+        print(f"kubewarm {verb}: nothing to do for the users named.")
+    elif verb == "inject":
+        print(f"kubewarm inject: no user with an exec plugin in {where}; nothing to wrap.")
     else:
-        nothing = "already wrapped" if verb == "inject" else "not wrapped"
-        what = _plural(len(report.unchanged), "user")
-        print(f"kubewarm {verb}: nothing to change ({what} {nothing}).")
-    if changes and report.unchanged:
-        state = "already wrapped" if verb == "inject" else "not wrapped"
-        print(f"  {_plural(len(report.unchanged), 'other user')} {state}, left as they are")
-    failed = [s for s in report.skipped if not s.reason.startswith(_NO_PLUGIN)]
+        print(f"kubewarm restore: no user in {where} is wrapped by kubewarm; nothing to do.")
     for s in report.skipped:
         print(f"  skipped {s.user} in {display(s.path)}: {s.reason}")
     for f in report.missing:
@@ -138,8 +145,9 @@ def _print_report(report, verb: str) -> int:
         if verb == "inject" and report.shim is not None:
             shim = " ".join((report.shim.command, *report.shim.prefix))
             print(f"kubectl now runs {shim} for them. Undo with: kubewarm restore")
-    if verb == "inject" and not changes and not failed and report.shim is not None:
-        print(f"Shim: {report.shim.command}")
+    elif verb == "inject" and report.unchanged and report.shim is not None:
+        print(f"They run {report.shim.command}.")
+    failed = [s for s in report.skipped if report.filtered or not s.reason.startswith(_NO_PLUGIN)]
     return 1 if failed else 0
 
 

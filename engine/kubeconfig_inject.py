@@ -113,6 +113,7 @@ class Report:
     dry_run: bool = False
     written: bool = False
     backups: dict[str, str] = field(default_factory=dict)
+    filtered: bool = False  # only users named with --context / --user
 
     @property
     def changes(self) -> list[UserChange]:
@@ -466,6 +467,7 @@ def inject(
         for pf, f in zip(parsed, present, strict=True)
     ]
     report = Report("inject", plans, skipped, unchanged, missing, shim, dry_run)
+    report.filtered = wanted is not None
     if not dry_run:
         report.backups = write_all(
             [(p.file, p.before, p.after) for p in report.changed_files], backups_to_keep(values)
@@ -493,6 +495,7 @@ def restore(
         for pf, f in zip(parsed, present, strict=True)
     ]
     report = Report("restore", plans, skipped, unchanged, missing, None, dry_run)
+    report.filtered = wanted is not None
     if not dry_run:
         report.backups = write_all(
             [(p.file, p.before, p.after) for p in report.changed_files], backups_to_keep(values)

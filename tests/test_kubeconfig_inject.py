@@ -385,3 +385,17 @@ def test_command_override_must_be_a_kubewarm_shim(kw_data, tmp_path):
         "inject", "--kubeconfig", str(config), "--command", "/nope/kubewarm-exec", env=kw_data
     )
     assert result.returncode == 1 and "no such file" in result.stderr
+
+
+def test_cli_exit_status_and_messages_when_there_is_nothing_to_do(kw_data):
+    config = _home_config(kw_data, "several-users.yaml")
+    result = run_cli("inject", "--context", "tok", env=kw_data)
+    assert result.returncode == 1, "a named context that cannot be wrapped is a failure"
+    assert "skipped tok in ~/.kube/config: it has no exec plugin (token)" in result.stdout
+    config.write_text("")
+    result = run_cli("inject", env=kw_data)
+    assert result.returncode == 0
+    assert "no user with an exec plugin in ~/.kube/config; nothing to wrap" in result.stdout
+    result = run_cli("restore", env=kw_data)
+    assert "no user in ~/.kube/config is wrapped by kubewarm; nothing to do" in result.stdout
+    assert run_cli("status", env=kw_data).stdout == "No contexts in ~/.kube/config.\n"
