@@ -8,9 +8,9 @@ PKGS=(
   xvfb xdotool trayer imagemagick dunst x11-utils
   gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 libgirepository1.0-dev libcairo2-dev pkg-config
   openssl
-  # tray tests: dex runs XDG autostart entries as a session would, faketime makes the wall
-  # clock jump as after a laptop sleep, desktop-file-validate checks the autostart entry
-  dex faketime desktop-file-utils
+  # tray tests: dex runs XDG autostart entries as a session would, desktop-file-validate checks
+  # the autostart entry, gcc builds tests/wallshift.c (a wall-clock jump, as after a sleep)
+  dex desktop-file-utils gcc libc6-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

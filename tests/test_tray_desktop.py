@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tests.fixtures_core import fake_plugin_argv
 from tests.fixtures_desktop import wait_until
 from tests.tray_helpers import write_config
-from tests.fixtures_core import fake_plugin_argv
 
 
 def test_icon_appears(tray_app, kw_env, tmp_path):

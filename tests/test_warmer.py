@@ -7,12 +7,13 @@ import json
 import os
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
-
 from kubewarm.engine import context_state
 from kubewarm.engine.warmer import Warmer, refresh_lead
+
 from tests.fixtures_core import FAKE_PLUGIN, fake_plugin_argv
 from tests.shim_helpers import exec_info, run_shim
 from tests.tray_helpers import cred_files, kubewarm, plugin_runs, wait_for, write_config
@@ -95,7 +96,7 @@ def test_pinned_context_is_warmed_at_start_and_before_each_expiry(kw_env, plugin
     time.sleep(15)
     times = [float(line.split()[1]) for line in plugin_runs(plugin_log)]
     assert len(times) == 3, times
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in pairwise(times)]
     assert all(5.5 < gap < 8.0 for gap in gaps), gaps
     # every shim call meanwhile was a hit, never a plugin run
     result = _kubectl_call("prod", kw_env, argv)
@@ -169,7 +170,7 @@ def test_failures_back_off_and_notify_once_per_episode(kw_env, plugin_log, warme
     assert "AccessDenied" in state.reason and state.label().startswith("failed: exit 3")
     assert warmer.overall() == context_state.FAILING
     runs = [float(line.split()[1]) for line in plugin_runs(plugin_log)]
-    gaps = [b - a for a, b in zip(runs, runs[1:])]
+    gaps = [b - a for a, b in pairwise(runs)]
     assert gaps[0] >= 0.9 and gaps[1] >= 1.9 and gaps[2] >= 3.9, gaps
     assert len(recorder.notifications) == 1
     title, message = recorder.notifications[0]
