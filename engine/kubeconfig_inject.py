@@ -89,14 +89,17 @@ class FilePlan:
         return self.before != self.after
 
     def diff(self) -> str:
+        """A unified diff of the change (``\\ No newline at end of file`` as diff writes it)."""
         name = display(self.file.path)
+        lines = difflib.unified_diff(
+            self.before.splitlines(keepends=True),
+            self.after.splitlines(keepends=True),
+            fromfile=f"{name} (now)",
+            tofile=f"{name} (after)",
+        )
         return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                fromfile=f"{name} (now)",
-                tofile=f"{name} (after)",
-            )
+            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            for line in lines
         )
 
 
@@ -406,8 +409,10 @@ def _plan_restore(
             plan.changes = [c for c in plan.changes if c.user not in names]
             break
         current = _parse_like(pf, after)
+    left = {s.user for s in skipped if s.path == pf.path}
     for user in pf.users:
-        if (wanted is None or user.info.name in wanted) and user.info.name not in seen:
+        name = user.info.name
+        if (wanted is None or name in wanted) and name not in seen and name not in left:
             if user.info.kind == "exec":
                 unchanged.append(UserChange(pf.path, user.info.name, user.info.plugin, "unwrapped"))
             elif wanted is not None:
