@@ -400,15 +400,15 @@ def _plan_restore(
                 plan.changes.append(
                     UserChange(pf.path, user.info.name, user.info.plugin, "restored")
                 )
-        after = apply_edits(current.text, edits)
-        if not _check_restore(current, after, [u for u in chosen if u.info.name in names]):
+        after = _check_restore(current, apply_edits(current.text, edits), chosen, names)
+        if after is None:
             for name in names:
                 skipped.append(
                     Skipped(pf.path, name, "restoring it would change more than its exec block")
                 )
             plan.changes = [c for c in plan.changes if c.user not in names]
             break
-        current = _parse_like(pf, after)
+        current = after
     left = {s.user for s in skipped if s.path == pf.path}
     for user in pf.users:
         name = user.info.name
@@ -423,11 +423,15 @@ def _plan_restore(
     return plan
 
 
-def _check_restore(pf: ParsedFile, after: str, users: list[UserNodes]) -> bool:
+def _check_restore(
+    pf: ParsedFile, after: str, chosen: list[UserNodes], names: list[str]
+) -> ParsedFile | None:
+    """``after`` parsed, if it is ``pf`` with exactly the named users unwrapped; else None."""
+    users = [u for u in chosen if u.info.name in names]
     try:
-        _parse_like(pf, after)
+        parsed = _parse_like(pf, after)
     except KubeconfigError:
-        return False
+        return None
     expected = _load(pf.text)
     for user in users:
         block = _exec_of(expected, user.info.name)
@@ -440,7 +444,7 @@ def _check_restore(pf: ParsedFile, after: str, users: list[UserNodes]) -> bool:
             for item in (block.get("env") or [])
             if not (isinstance(item, dict) and item.get("name") == USER_ENV)
         ]
-    return _semantics_match(expected, after, [u.info.name for u in users])
+    return parsed if _semantics_match(expected, after, names) else None
 
 
 # --- the use cases ----------------------------------------------------------------------------
