@@ -3,7 +3,7 @@
 A tiny script with a ``#!/abs/path/to/python -IS`` shebang (both flags in one word, the only
 form every kernel passes on): no ``site`` import, no console-script wrapper (which would import
 ``re``), no pyenv shim. Its body makes ``kubewarm`` importable the way
-``credentials.bootstrap_code`` does and calls ``kubewarm.engine.shim.main()``; site-packages
+``credentials.bootstrap_code`` does and calls ``kubewarm.engine.hotpath.main()``; site-packages
 directories are appended to ``sys.path`` (free on the hit path, which imports nothing from
 them) so the slow path can still import keyring and friends.
 
@@ -88,20 +88,22 @@ def launcher_text(python: str, package_root: str, site_dirs: list[str]) -> str:
     return (
         head + "# kubewarm-exec launcher: the command kubeconfig runs for wrapped users.\n"
         "# Written by `kubewarm inject` (which rewrites it); do not edit.\n"
+        "import gc\n"
         "import sys\n"
+        "gc.disable()  # a short-lived process: no collection passes while it starts\n"
         "m = type(sys)('kubewarm')\n"
         f"m.__path__ = [{package_root!r}]\n"
         "sys.modules['kubewarm'] = m\n"
         f"sys.path.extend({site_dirs!r})\n"
         "try:\n"
-        "    from kubewarm.engine.shim import main\n"
+        "    from kubewarm.engine.hotpath import main\n"
         "except ImportError:  # kubewarm moved (reinstalled elsewhere): try site-packages\n"
         "    for name in [n for n in sys.modules if n.partition('.')[0] == 'kubewarm']:\n"
         "        del sys.modules[name]\n"
         "    import site\n"
         "    site.main()\n"
         "    try:\n"
-        "        from kubewarm.engine.shim import main\n"
+        "        from kubewarm.engine.hotpath import main\n"
         "    except ImportError as exc:\n"
         "        sys.stderr.write(\n"
         "            'kubewarm: this launcher ({}) points at {}, where kubewarm is no longer'\n"

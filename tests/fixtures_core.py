@@ -79,6 +79,7 @@ def kw_env(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("KUBEWARM_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("KUBEWARM_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("KUBEWARM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KUBEWARM_STORE", "file")
     for name in ("KUBEWARM_DEBUG", "KUBERNETES_EXEC_INFO", "KUBEWARM_USER", "KUBECONFIG"):
         monkeypatch.delenv(name, raising=False)
