@@ -39,7 +39,7 @@ def backups_to_keep(values: Mapping[str, str] | None = None) -> int:
 
 def backup_dir(target: str) -> str:
     """Where backups of kubeconfig ``target`` go (one folder per file)."""
-    from kubewarm.engine.launcher import data_dir
+    from kubewarm.engine.paths import data_dir
 
     digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()[:10]
     return os.path.join(data_dir(), "kubeconfig-backups", f"{os.path.basename(target)}-{digest}")

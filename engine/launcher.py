@@ -35,26 +35,8 @@ class ShimCommand:
     prefix: tuple[str, ...] = ()
 
 
-def data_dir() -> str:
-    """kubewarm's data directory (``KUBEWARM_DATA_DIR`` overrides; platformdirs' layout)."""
-    override = os.environ.get("KUBEWARM_DATA_DIR")
-    if override:
-        return override
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or os.path.join(
-            os.path.expanduser("~"), "AppData", "Local"
-        )
-        return os.path.join(base, paths.APP)
-    if sys.platform == "darwin":
-        return os.path.join(os.path.expanduser("~"), "Library", "Application Support", paths.APP)
-    base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.join(
-        os.path.expanduser("~"), ".local", "share"
-    )
-    return os.path.join(base, paths.APP)
-
-
 def default_path() -> str:
-    return os.path.join(data_dir(), "bin", NAME)
+    return os.path.join(paths.data_dir(), "bin", NAME)
 
 
 def _site_dirs(python: str) -> list[str]:
