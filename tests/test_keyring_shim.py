@@ -237,3 +237,40 @@ def test_kubectl_end_to_end_with_the_keyring(secret_service, api_server, kw_env,
     assert plugin_runs(plugin_log) == 3
     assert store_files(env) == []
     assert_no_token_on_disk(tokens, tmp_path, secret_service.root, since=started)
+
+
+def test_keyring_hit_imports_nothing_heavy(secret_service, kw_env, plugin_log):
+    """A hit from the Secret Service, measured like tests/test_shim_imports.py: no keyring,
+    jeepney, json, re, socket or struct, and no slow-path module."""
+    import subprocess
+    import sys
+
+    from kubewarm.engine.credentials import bootstrap_code
+
+    env = _env(kw_env, secret_service)
+    argv = fake_plugin_argv(log=plugin_log)
+    assert run_shim(argv, env, own_parent=True).returncode == 0
+    code = bootstrap_code("from kubewarm.engine.hotpath import main;main()")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-I", "-S", "-c", code, *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "kubewarm.engine.stores.secret_service_lean" in names  # it was the keyring's reader
+    assert plugin_runs(plugin_log) == 1  # and a hit
+    forbidden = {
+        "keyring", "jeepney", "secretstorage", "json", "re", "socket", "struct", "typing",
+        "collections", "subprocess", "ctypes", "binascii", "hashlib", "argparse", "datetime",
+        "kubewarm.engine.credentials", "kubewarm.engine.stores.keyring_store",
+        "kubewarm.engine.stores.keyring_items", "kubewarm.engine.paths",
+    }  # fmt: skip
+    assert names & forbidden == set()
