@@ -7,7 +7,7 @@ The record (no secrets in it)::
 
     keyring                                   <- what auto chose: keyring, file, or -
     backend=secret-service                    <- the keyring backend, when one was found
-    reason=the Secret Service (GNOME Keyring) is reachable and unlocked
+    reason=the Secret Service keyring is reachable and unlocked
     decided=2026-11-23T17:00:00Z
 
 A recorded keyring that is unusable for a moment (locked, daemon gone) is never swapped for
