@@ -143,25 +143,25 @@ def overall(states: Iterable[ContextState]) -> str:
 
 
 def summary(states: Iterable[ContextState], now: float | None = None) -> str:
-    """The tooltip: one or two short lines summing up the pinned contexts."""
+    """One line summing up the pinned contexts (the tooltip, and the menu's first line)."""
     now = time.time() if now is None else now
     states = list(states)
     pinned = [s for s in states if s.pinned]
     if not pinned:
         wrapped = [s for s in states if s.phase != NOT_WRAPPED]
         if not states:
-            return "kubewarm: no exec-plugin contexts in kubeconfig"
+            return "No exec-plugin contexts in kubeconfig"
         if not wrapped:
-            return "kubewarm: kubeconfig not wrapped yet: choose Wrap kubeconfig"
-        return "kubewarm: nothing pinned: pin a context to keep it warm"
+            return "Kubeconfig not wrapped yet: choose Wrap kubeconfig"
+        return "Nothing pinned: pin a context to keep it warm"
     problems = [s for s in pinned if s.phase in PROBLEMS]
     if problems:
         first = problems[0]
         more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        return f"kubewarm: {first.name} {first.label(now)}{more}"
+        return f"{first.name} — {first.label(now)}{more}"
     busy = [s for s in pinned if s.phase in (REFRESHING, COLD)]
     if busy:
-        return f"kubewarm: refreshing {', '.join(s.name for s in busy)}"
+        return f"Refreshing {', '.join(s.name for s in busy)}"
     soonest = min(pinned, key=lambda s: s.expires)
-    count = f"{len(pinned)} pinned context" + ("s" if len(pinned) != 1 else "")
-    return f"kubewarm: {count} warm (next expiry {clock(soonest.expires, now)})"
+    count = "Pinned context" if len(pinned) == 1 else f"All {len(pinned)} pinned contexts"
+    return f"{count} warm (next expiry {clock(soonest.expires, now)})"

@@ -153,9 +153,7 @@ class Warmer:
         return overall(self.states()) if not self._problem else "failing"
 
     def summary(self) -> str:
-        """The tooltip."""
-        if self._problem:
-            return "kubewarm: " + self._problem
+        """One line summing up the state (the tooltip, the menu's first line)."""
         return summary(self.states())
 
     @property

@@ -251,19 +251,20 @@ class TrayApp:
         self.desktop.xdotool("mousemove", str(x), str(y), "click", str(button))
 
     def menu_window(self) -> tuple[int, int, int, int] | None:
-        """(x, y, width, height) of the open popup menu (a top-level kubewarm window), or None."""
-        tree = self.desktop.run("xwininfo", "-root", "-tree", check=False)
-        for line in tree.splitlines():
-            if '("kubewarm" "Kubewarm")' not in line:
-                continue
-            geometry = line.rsplit(")", 1)[-1].split()[0]
-            size, _, pos = geometry.partition("+")
+        """(x, y, width, height) of the open popup menu (a visible kubewarm window larger than
+        a tray icon), or None."""
+        found = self.desktop.xdotool(
+            "search", "--onlyvisible", "--classname", "^kubewarm$", check=False
+        ).split()
+        for window in found:
+            out = self.desktop.xdotool("getwindowgeometry", "--shell", window, check=False)
+            values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
             try:
-                w, h = (int(v) for v in size.split("x"))
-                x, y = (int(v) for v in pos.split("+")[:2])
-            except ValueError:
+                x, y = int(values["X"]), int(values["Y"])
+                w, h = int(values["WIDTH"]), int(values["HEIGHT"])
+            except (KeyError, ValueError):
                 continue
-            if w >= 60 and h >= 40 and x >= 0 and y >= 0:
+            if w >= 100 and h >= 60:
                 return x, y, w, h
         return None
 

@@ -1,16 +1,176 @@
-"""The tray app on a real X desktop (Xvfb + trayer + dunst): icon, menu, and menu actions."""
+"""The tray app on a real X desktop (Xvfb, trayer as the tray host, dunst for notifications):
+the icon appears and shows the state, a click opens the menu, and choosing items works.
+Menu items are chosen the way a keyboard user does (Down skips disabled items and separators,
+Right opens a submenu, Return picks). Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
 from tests.fixtures_core import fake_plugin_argv
 from tests.fixtures_desktop import wait_until
-from tests.tray_helpers import write_config
+from tests.shim_helpers import exec_info, run_shim
+from tests.tray_helpers import cred_files, kubewarm, plugin_runs, write_config
+
+AMBER = (232, 113, 10)  # the "warm" icon's fill (packaging/draw_icons.py)
+GREY = (128, 134, 139)  # the "idle" icon
 
 
-def test_icon_appears(tray_app, kw_env, tmp_path):
-    write_config(tmp_path / "home" / ".kube" / "config", {"alice": fake_plugin_argv()})
+def _colour_pixels(shot: Path, box: tuple[int, int, int, int], rgb, tolerance: int = 40) -> int:
+    x, y, w, h = box
+    with Image.open(shot) as image:
+        data = image.convert("RGB").crop((x, y, x + w, y + h)).tobytes()
+    pixels = (data[i : i + 3] for i in range(0, len(data), 3))
+    return sum(
+        1
+        for pixel in pixels
+        if all(abs(a - b) <= tolerance for a, b in zip(pixel, rgb, strict=True))
+    )
+
+
+def _icon_title(app) -> str:
+    """The tray icon window's title: what pystray shows as its tooltip/accessible name."""
+    tree = app.desktop.run("xwininfo", "-root", "-tree", check=False)
+    for line in tree.splitlines():
+        if '"kubewarm: ' in line:
+            return line.split('"', 2)[1]
+    return ""
+
+
+def _shown(app) -> bool:
+    geometry = app.desktop.tray_geometry()
+    return bool(geometry and geometry[2] >= 16 and _icon_title(app))
+
+
+def _config(env: dict, log: Path, **users) -> Path:
+    argv = fake_plugin_argv(log=log)
+    return write_config(
+        Path(env["HOME"]) / ".kube" / "config", {n: argv if v else None for n, v in users.items()}
+    )
+
+
+@pytest.mark.real
+def test_icon_appears_and_turns_warm_when_pinned_context_is_warmed(tray_app, kw_env, plugin_log):
+    _config(kw_env, plugin_log, prod=True)
+    kubewarm("inject", env=kw_env)
+    kubewarm("pin", "prod", env=kw_env)
     app = tray_app()
-    geometry = wait_until(lambda: (g := app.desktop.tray_geometry()) and g[2] >= 16 and g, 20)
-    app.desktop.screenshot("tray-icon")
-    print(geometry, app.output())
-    assert geometry
+    assert wait_until(lambda: _shown(app), 20), app.output()
+    assert wait_until(lambda: _icon_title(app).startswith("kubewarm: Pinned context warm"), 20)
+    assert len(plugin_runs(plugin_log)) == 1 and len(cred_files(kw_env)) == 1
+    shot = app.desktop.screenshot("tray-icon-warm")
+    tray = app.desktop.tray_geometry()
+    assert _colour_pixels(shot, tray, AMBER) > 40, "the warm (amber) icon is not in the tray"
+    assert "(next expiry " in _icon_title(app)
+
+
+@pytest.mark.real
+def test_click_opens_the_menu_and_pin_makes_a_refresh_happen(tray_app, kw_env, plugin_log):
+    _config(kw_env, plugin_log, prod=True, static=False)
+    kubewarm("inject", env=kw_env)
+    app = tray_app()
+    assert wait_until(lambda: _shown(app), 20), app.output()
+    shot = app.desktop.screenshot("tray-icon-idle")
+    assert _colour_pixels(shot, app.desktop.tray_geometry(), GREY) > 20
+    assert _icon_title(app) == "kubewarm: Nothing pinned: pin a context to keep it warm"
+    app.click_icon()
+    menu = wait_until(app.menu_window, 10)
+    assert menu, "a click did not open the menu"
+    app.desktop.screenshot("tray-menu")
+    assert menu[2] > 200 and menu[3] > 200
+    app.desktop.xdotool("key", "Escape")
+    assert wait_until(lambda: app.menu_window() is None, 5)
+    assert plugin_runs(plugin_log) == []
+    # enabled items: prod, Clear all, Wrap, Restore, Start at login, Open log, Quit
+    app.choose(0, sub_index=0, shot="tray-menu-pin")  # prod > Pin (keep warm)
+    assert wait_until(lambda: len(plugin_runs(plugin_log)) == 1, 15), app.output()
+    assert wait_until(lambda: len(cred_files(kw_env)) == 1, 10)
+    settings = Path(kw_env["KUBEWARM_CONFIG_DIR"]) / "settings.conf"
+    assert 'KUBEWARM_PINS=["prod"]' in settings.read_text()
+    assert wait_until(lambda: _icon_title(app).startswith("kubewarm: Pinned context warm"), 10)
+    app.click_icon()
+    assert wait_until(app.menu_window, 10)
+    app.desktop.screenshot("tray-menu-pinned")
+    app.desktop.xdotool("key", "Escape")
+
+
+@pytest.mark.real
+def test_clear_from_the_menu_empties_the_cache(tray_app, kw_env, plugin_log):
+    _config(kw_env, plugin_log, prod=True, dev=True)
+    kubewarm("inject", env=kw_env)
+    argv = fake_plugin_argv(log=plugin_log)
+    for name in ("prod", "dev"):
+        shim = run_shim(argv, kw_env, KUBEWARM_USER=name, KUBERNETES_EXEC_INFO=exec_info())
+        assert shim.returncode == 0, shim.stderr
+    assert len(cred_files(kw_env)) == 2
+    app = tray_app()
+    assert wait_until(lambda: _shown(app), 20), app.output()
+    # enabled items: dev, prod, Clear all, Wrap, Restore, Start at login, Open log, Quit
+    app.choose(1, sub_index=2, shot="tray-menu-clear")  # prod > Clear cached credential
+    assert wait_until(lambda: len(cred_files(kw_env)) == 1, 10)
+    meta = json.loads(cred_files(kw_env)[0].with_suffix(".meta").read_bytes())
+    assert meta["user"] == "dev"
+    app.choose(2)  # Clear all cached credentials
+    assert wait_until(lambda: cred_files(kw_env) == [], 10)
+    assert len(plugin_runs(plugin_log)) == 2  # nothing pinned: nothing fetched again
+
+
+@pytest.mark.real
+def test_wrap_and_restore_from_the_menu(tray_app, kw_env, plugin_log, desktop):
+    path = _config(kw_env, plugin_log, alice=True, static=False)
+    original = path.read_bytes()
+    app = tray_app()
+    assert wait_until(lambda: _shown(app), 20), app.output()
+    assert _icon_title(app) == "kubewarm: Kubeconfig not wrapped yet: choose Wrap kubeconfig"
+    # enabled items: alice, Clear all, Wrap, Start at login, Open log, Quit
+    app.choose(2, shot="tray-menu-wrap")
+    assert wait_until(lambda: path.read_bytes() != original, 10)
+    assert "kubewarm-exec" in path.read_text() and "KUBEWARM_USER" in path.read_text()
+    assert wait_until(lambda: any("Wrapped 1 user" in n for n in desktop.notifications()), 10)
+    note = next(n for n in desktop.notifications() if "Wrapped 1 user" in n)
+    assert note.startswith("kubewarm: wrap kubeconfig|Wrapped 1 user (alice) in ~/.kube/config.")
+    assert "Backup of ~/.kube/config" in note
+    app.desktop.screenshot("tray-wrap-notification")
+    # now Restore is enabled too: alice, Clear all, Wrap, Restore, …
+    app.choose(3)
+    assert wait_until(lambda: path.read_bytes() == original, 10), path.read_text()
+    assert wait_until(lambda: any("Restored 1 user" in n for n in desktop.notifications()), 10)
+
+
+@pytest.mark.real
+def test_start_at_login_then_quit(tray_app, kw_env, plugin_log, tmp_path):
+    _config(kw_env, plugin_log, alice=True)
+    config_home = tmp_path / "xdg-config"
+    app = tray_app({"XDG_CONFIG_HOME": str(config_home)})
+    assert wait_until(lambda: _shown(app), 20), app.output()
+    entry = config_home / "autostart" / "kubewarm.desktop"
+    # enabled items: alice, Clear all, Wrap, Start at login, Open log, Quit
+    app.choose(3)
+    assert wait_until(entry.exists, 10)
+    assert "Exec=" in entry.read_text() and " tray" in entry.read_text()
+    app.click_icon()
+    assert wait_until(app.menu_window, 10)
+    app.desktop.screenshot("tray-menu-start-at-login")
+    app.desktop.xdotool("key", "Escape")
+    app.choose(3)
+    assert wait_until(lambda: not entry.exists(), 10)
+    app.choose(5)  # Quit
+    assert app.proc.wait(timeout=15) == 0
+    assert wait_until(lambda: (g := app.desktop.tray_geometry()) is None or g[2] < 16, 10)
+
+
+@pytest.mark.real
+def test_gtk_backend_left_click_opens_the_menu_too(tray_app, kw_env, plugin_log):
+    _config(kw_env, plugin_log, alice=True)
+    app = tray_app({"PYSTRAY_BACKEND": "gtk"})
+    assert wait_until(lambda: _shown(app), 20), app.output()
+    app.click_icon(button=1)
+    assert wait_until(app.menu_window, 10), "left click did not open the gtk menu"
+    app.desktop.screenshot("tray-menu-gtk")
+    app.desktop.xdotool("key", "Escape")
+    app.choose(5)  # Quit
+    assert app.proc.wait(timeout=15) == 0

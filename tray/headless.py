@@ -27,7 +27,7 @@ def run_headless() -> int:
         on_event=lambda line: print(f"kubewarm: {line}", flush=True),
     )
     warmer.start()
-    print(f"kubewarm: {warmer.summary().removeprefix('kubewarm: ')}", flush=True)
+    print(f"kubewarm: {warmer.summary()}", flush=True)
     while not stop.wait(3600):
         pass
     warmer.stop()

@@ -29,6 +29,9 @@ class Item:
 
 
 SEPARATOR = Item(separator=True)
+PINNED_CAPTION = "Pinned: kept warm"
+OTHERS_CAPTION = "Other contexts"
+CONTEXTS_CAPTION = "Contexts"
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,9 @@ class MenuView:
 
 
 def find(items: Sequence[Item], text: str) -> Item:
-    """The item labelled ``text`` (or starting with ``text`` followed by ' — ')."""
+    """The item labelled ``text``, or ``text — state`` / ``text (detail)``."""
     for item in items:
-        if item.text == text or item.text.startswith(text + " — "):
+        if item.text == text or item.text.startswith((text + " — ", text + " (")):
             return item
     raise KeyError(f"no menu item {text!r} in {[i.text for i in items if not i.separator]}")
 
@@ -71,19 +74,25 @@ def _context_item(state: ContextState, actions) -> Item:
         ),
         Item("Clear cached credential", lambda: actions.clear(name), enabled=bool(state.user)),
     )
-    return Item(context_label(state), checked=state.pinned, submenu=submenu)
+    # Not a checkbox itself: GTK toggles a check item's mark when its submenu is opened.
+    return Item(context_label(state), submenu=submenu)
 
 
 def build(view: MenuView, actions) -> list[Item]:
     """The whole menu, top to bottom."""
-    header = view.summary.removeprefix("kubewarm: ")
-    items: list[Item] = [Item(header[:1].upper() + header[1:], enabled=False)]
+    items: list[Item] = [Item(view.summary, enabled=False)]
     if view.problem:
         items.append(Item("⚠ " + view.problem, enabled=False))
     items.append(SEPARATOR)
-    if view.states:
-        items.extend(_context_item(s, actions) for s in view.states)
-    else:
+    pinned = [s for s in view.states if s.pinned]
+    others = [s for s in view.states if not s.pinned]
+    if pinned:
+        items.append(Item(PINNED_CAPTION, enabled=False))
+        items.extend(_context_item(s, actions) for s in pinned)
+    if others:
+        items.append(Item(OTHERS_CAPTION if pinned else CONTEXTS_CAPTION, enabled=False))
+        items.extend(_context_item(s, actions) for s in others)
+    if not view.states:
         items.append(Item("No exec-plugin contexts in kubeconfig", enabled=False))
     refreshable = [s for s in view.states if s.pinned and s.phase not in (NOT_WRAPPED, MISSING)]
     unwrapped = sum(1 for s in view.states if s.phase == NOT_WRAPPED and s.user)

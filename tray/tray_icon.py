@@ -84,7 +84,7 @@ class TrayIcon:
         with self._lock:
             view = self.view()
             state = self.warmer.overall()
-            tooltip = view.summary[:TOOLTIP_MAX]
+            tooltip = ("kubewarm: " + (view.problem or view.summary))[:TOOLTIP_MAX]
             if (state, tooltip) != self._shown:
                 if not self._shown or state != self._shown[0]:
                     self.icon.icon = icons.image(state)
