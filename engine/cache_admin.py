@@ -198,17 +198,22 @@ def _stamp_path() -> str:
     return os.path.join(paths.cache_dir(), "housekeeping")
 
 
+def housekeeping_due(interval: float = HOUSEKEEPING_INTERVAL) -> bool:
+    """Whether housekeeping last ran ``interval`` seconds ago or more (one stat)."""
+    try:
+        return time.time() - os.stat(_stamp_path()).st_mtime >= interval
+    except OSError:
+        return True
+
+
 def housekeeping_if_due(
     values: Mapping[str, str] | None = None, interval: float = HOUSEKEEPING_INTERVAL
 ) -> int:
     """Run :func:`housekeeping` unless it ran less than ``interval`` seconds ago (one stat).
     For the slow path and the tray; never raises. Returns how many entries were deleted."""
     stamp = _stamp_path()
-    try:
-        if time.time() - os.stat(stamp).st_mtime < interval:
-            return 0
-    except OSError:
-        pass
+    if not housekeeping_due(interval):
+        return 0
     try:
         os.makedirs(os.path.dirname(stamp), mode=0o700, exist_ok=True)
         with open(stamp, "w", encoding="utf-8") as fh:

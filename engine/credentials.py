@@ -217,6 +217,7 @@ def foreground(
         if identity:
             served.mark(key, entry.digest, identity)
     served.prune()
+    spawn_housekeeping_if_due(values)
     if problem:
         debug.log(f"key={key[:12]} not cached: {problem}")
     else:
@@ -305,14 +306,34 @@ def spawn_background_refresh(argv: list[str], key: str) -> None:
 
 
 def background_refresh(argv: list[str], key: str, values: Mapping[str, str]) -> int:
-    """Body of the detached refresh process started by :func:`spawn_background_refresh`."""
+    """Body of the detached refresh process started by :func:`spawn_background_refresh`;
+    also drops long-expired entries (at most once an hour)."""
     env = {k: v for k, v in os.environ.items() if k != BACKGROUND_ENV}
     outcome = refresh(argv, env, values, key=key, only_if_stale=True)
     events_log.write(
         f"background refresh key={key[:12]} plugin={_plugin_name(argv)}"
         f" ok={outcome.ok} {outcome.reason}"
     )
+    from kubewarm.engine.cache_admin import housekeeping_if_due
+
+    housekeeping_if_due(values)
     return 0 if outcome.ok else 1
+
+
+def spawn_housekeeping_if_due(values: Mapping[str, str]) -> None:
+    """After a miss: drop long-expired entries in a detached process, at most once an hour
+    (one stat when not due), so no store grows without bound even without the tray."""
+    from kubewarm.engine.cache_admin import housekeeping_due
+
+    if not housekeeping_due():
+        return
+    code = bootstrap_code(
+        "from kubewarm.engine.cache_admin import housekeeping_if_due;housekeeping_if_due()"
+    )
+    try:
+        spawn_detached([sys.executable, "-c", code], os.environ)
+    except OSError as exc:
+        debug.log(f"could not start housekeeping: {exc}")
 
 
 def _emit(data: bytes) -> None:

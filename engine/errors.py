@@ -1,8 +1,6 @@
 """Errors shared by the stores and the shim (kept out of ``hotpath``: creating exception
 classes costs start-up time that a cache hit never needs)."""
 
-from __future__ import annotations
-
 
 class StoreUnavailable(Exception):
     """The store cannot be used now (locked, unreachable, unsafe); the message says why."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from tests.fixtures_core import fake_plugin_argv, plugin_runs
 from tests.shim_helpers import exec_info, run_shim, store_files, token_of, wait_for
@@ -108,3 +109,16 @@ def test_debug_explains_each_decision_without_secrets(kw_env, plugin_log):
         assert token.encode() not in output
         assert token.split(".")[-1][:16].encode() not in output
     assert run_shim(argv, kw_env).stderr == b""  # silent without KUBEWARM_DEBUG
+
+
+def test_long_expired_entries_are_dropped_after_a_miss(kw_env, plugin_log):
+    from kubewarm.engine.entry import Entry
+    from kubewarm.engine.stores.file_store import FileStore
+
+    old = "ab" * 32
+    store = FileStore(str(Path(kw_env["KUBEWARM_CACHE_DIR"]) / "credentials"))
+    now = time.time()
+    store.write(old, Entry(b'{"kind":"ExecCredential"}', now - 7200, now - 8100, True).encode())
+    assert run_shim(fake_plugin_argv(log=plugin_log), kw_env).returncode == 0
+    assert wait_for(lambda: store.read(old) is None)
+    assert len(store_files(kw_env)) == 1  # the fresh entry stays
