@@ -40,8 +40,12 @@ AWS_ENV = {
 
 
 def require(condition: bool, what: str) -> None:
-    """Skip when a real component is missing (an error under CI, see conftest)."""
+    """Skip when a real component is missing: an error under CI (see conftest), except on
+    macOS and Windows runners, where the Linux-only components (gcloud's versioned kubectl
+    binaries, /bin/sh shims, gnome-keyring) belong to the Linux job."""
     if not condition:
+        if not sys.platform.startswith("linux"):
+            pytest.skip(f"other platform: needs {what}, which the Linux test machine provides")
         pytest.skip(f"needs {what}")
 
 
