@@ -112,14 +112,14 @@ def _warning(draw: ImageDraw.ImageDraw, size: int, fill: tuple[int, int, int]) -
     draw.line(
         [*inner, inner[0]], fill=(*fill, 255), width=round(corner * 2 * shrink), joint="curve"
     )
-    width = _stroke(size, 0.13)
-    stem_top, stem_bottom = big * 0.34, big * 0.62
+    width = _stroke(size, 0.16, 2.0)
+    stem_top, stem_bottom = big * 0.33, big * 0.60
     draw.line([(cx, stem_top), (cx, stem_bottom)], fill=WHITE, width=width)
     draw.ellipse(
         (cx - width / 2, stem_top - width / 2, cx + width / 2, stem_top + width / 2), fill=WHITE
     )
-    dot = width * 0.62
-    dot_y = big * 0.78
+    dot = width * 0.6
+    dot_y = big * 0.765
     draw.ellipse((cx - dot, dot_y - dot, cx + dot, dot_y + dot), fill=WHITE)
 
 

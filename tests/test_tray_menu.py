@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from kubewarm.engine import __version__, autostart
 from kubewarm.engine.warmer import Warmer
 from kubewarm.tray.actions import MenuActions
 from kubewarm.tray.menu_model import MenuView, build, find
+
 from tests.fixtures_core import fake_plugin_argv
 from tests.shim_helpers import exec_info, run_shim
 from tests.tray_helpers import cred_files, kubewarm, plugin_runs, wait_for, write_config
