@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,7 +115,14 @@ def desktop(tmp_path_factory):
     require(sys.platform.startswith("linux"), "Linux (Xvfb)")
     for tool in TOOLS:
         require(shutil.which(tool) is not None, f"{tool} (tests/install-system-deps.sh)")
-    work = tmp_path_factory.mktemp("desktop")
+    with running_desktop(tmp_path_factory.mktemp("desktop")) as handle:
+        yield handle
+
+
+@contextmanager
+def running_desktop(work: Path) -> Iterator[Desktop]:
+    """Start the X session in ``work`` (also used by bench/bench_tray_idle.py); every process
+    is ended by PID on exit."""
     procs: list[subprocess.Popen] = []
     bus_pid = 0
     try:

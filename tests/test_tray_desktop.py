@@ -6,6 +6,8 @@ Right opens a submenu, Return picks). Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -174,3 +176,34 @@ def test_gtk_backend_left_click_opens_the_menu_too(tray_app, kw_env, plugin_log)
     app.desktop.xdotool("key", "Escape")
     app.choose(5)  # Quit
     assert app.proc.wait(timeout=15) == 0
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        line = next(line for line in fh if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        fields = fh.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_idle_cost_is_small(tray_app, kw_env, plugin_log):
+    """A short version of bench/bench_tray_idle.py: RSS <= 80 MB, next to no CPU when idle."""
+    _config(kw_env, plugin_log, prod=True, dev=True)
+    kubewarm("inject", env=kw_env)
+    kubewarm("pin", "prod", "dev", env=kw_env)
+    app = tray_app()
+    assert wait_until(lambda: _icon_title(app).startswith("kubewarm: All 2 pinned"), 20)
+    time.sleep(2)
+    cpu, started = _cpu_seconds(app.proc.pid), time.monotonic()
+    time.sleep(15)
+    used = _cpu_seconds(app.proc.pid) - cpu
+    rss = _rss_mb(app.proc.pid)
+    print(f"tray idle: RSS {rss:.1f} MB, CPU {used:.2f}s in {time.monotonic() - started:.0f}s")
+    assert rss <= 80, f"RSS {rss:.1f} MB"
+    assert used <= 0.15, f"{used:.2f}s of CPU in 15 idle seconds"
