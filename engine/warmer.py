@@ -272,10 +272,9 @@ class Warmer:
         if self._problem and self._problem != old_problem:
             self._event(f"problem: {self._problem}")
         self._plan_all()
-        if before != after or old_problem != self._problem:
-            if why:
-                self._event(f"state changed ({why})")
-            self._changed()
+        if (before != after or old_problem != self._problem) and why:
+            self._event(f"state changed ({why})")
+        self._changed()  # always: the menu also shows what the system says (start at login)
 
     def _overlay(self, name: str, state: ContextState) -> ContextState:
         """The store's view of a context, with the warmer's running phase on top."""
