@@ -87,6 +87,10 @@ def kw_env(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBEWARM_STORE", "file")
     for name in ("KUBEWARM_DEBUG", "KUBERNETES_EXEC_INFO", "KUBEWARM_USER", "KUBECONFIG"):
         monkeypatch.delenv(name, raising=False)
+    # Housekeeping "just ran": a shim miss must not start it behind a test's back (the tests
+    # of housekeeping itself remove this stamp).
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "housekeeping").touch()
     return dict(os.environ)
 
 

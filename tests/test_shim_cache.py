@@ -115,6 +115,7 @@ def test_long_expired_entries_are_dropped_after_a_miss(kw_env, plugin_log):
     from kubewarm.engine.entry import Entry
     from kubewarm.engine.stores.file_store import FileStore
 
+    (Path(kw_env["KUBEWARM_CACHE_DIR"]) / "housekeeping").unlink()  # due, as if never run
     old = "ab" * 32
     store = FileStore(str(Path(kw_env["KUBEWARM_CACHE_DIR"]) / "credentials"))
     now = time.time()

@@ -91,11 +91,7 @@ def test_clear_needs_to_be_told_what(cache_env):
 
 
 def test_expired_entries_are_listed_on_request_and_housekept(cache_env, tmp_path):
-    # Housekeeping "just ran": the shim's miss in _seed must not start it behind our back.
-    stamp = Path(cache_admin._stamp_path())
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.touch()
-    _seed(cache_env, ["alice"], tmp_path)
+    _seed(cache_env, ["alice"], tmp_path)  # kw_env marked housekeeping as just run
     values = {"KUBEWARM_STORE": cache_env["KUBEWARM_STORE"]}
     store = choice.open_store(values)
     old_key, broken_key = "ab" * 32, "cd" * 32
@@ -112,6 +108,7 @@ def test_expired_entries_are_listed_on_request_and_housekept(cache_env, tmp_path
 
 
 def test_housekeeping_runs_at_most_every_interval(cache_env):
+    Path(cache_admin._stamp_path()).unlink()  # kw_env's "just ran" mark: make it due
     values = {"KUBEWARM_STORE": cache_env["KUBEWARM_STORE"]}
     store = choice.open_store(values)
     store.write("ab" * 32, credential_blob(300, expires_in=-7200))
