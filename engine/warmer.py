@@ -108,6 +108,7 @@ class Warmer:
         self._values: dict[str, str] = {}
         self._problem = ""
         self._signature: tuple = ()
+        self._files: list[str] = []  # kubeconfig files last read
         self._beats = 0
         self._clocks = (time.time(), time.monotonic())
         self._scheduler = None
@@ -208,12 +209,31 @@ class Warmer:
 
     # --- reading the world -------------------------------------------------------------------
 
+    def _kubeconfig_files(self, entries=()) -> list:
+        """The files kubectl would read in the warmer's environment, then those named by the
+        ``KUBECONFIG`` that kubectl calls recorded (a login item has no ``KUBECONFIG`` from
+        the shell's profile); a context defined twice is taken from the first, as kubectl does.
+        """
+        from kubewarm.engine import kubeconfig_files
+
+        files = kubeconfig_files.resolve(environ=self._environ)
+        seen = {f.target for f in files}
+        for entry in entries:
+            spec = str((entry.recipe.get("env") or {}).get("KUBECONFIG", ""))
+            for file in kubeconfig_files.resolve(environ={"KUBECONFIG": spec}) if spec else ():
+                if file.target not in seen and file.exists:
+                    seen.add(file.target)
+                    files.append(file)
+        self._files = [f.target for f in files]
+        return files
+
     def _watched_files(self) -> list[str]:
         from kubewarm.engine import kubeconfig_files, paths
         from kubewarm.engine.hotpath import file_store_dir
 
         files = [f.target for f in kubeconfig_files.resolve(environ=self._environ)]
-        return [paths.settings_file(), *files, file_store_dir()]
+        extra = [f for f in self._files if f not in files]
+        return [paths.settings_file(), *files, *extra, file_store_dir()]
 
     def _cheap_signature(self) -> tuple:
         result = []
@@ -231,28 +251,28 @@ class Warmer:
             self._sync(why)
 
     def _sync(self, why: str) -> None:
-        from kubewarm.engine import cache_admin, kubeconfig_files, kubeconfig_model
+        from kubewarm.engine import cache_admin, kubeconfig_model
         from kubewarm.engine.stores import StoreUnavailable
 
         signature = self._cheap_signature()
         problems = []
-        values = settings.load(self._environ if self._environ is not None else None)
+        values = settings.load(self._environ)
         try:
             pinned = pins.load(values)
         except pins.PinsError as exc:
             problems.append(str(exc))
             pinned = list(self._pins)
         try:
-            files = kubeconfig_files.resolve(environ=self._environ)
-            contexts = kubeconfig_model.merge_contexts(kubeconfig_model.load(files))
-        except kubeconfig_model.KubeconfigError as exc:
-            problems.append(str(exc))
-            contexts = list(self._contexts)
-        try:
             entries = cache_admin.list_entries(values)
         except StoreUnavailable as exc:
             problems.append(f"credential store unavailable: {exc}")
             entries = []
+        try:
+            files = self._kubeconfig_files(entries)
+            contexts = kubeconfig_model.merge_contexts(kubeconfig_model.load(files))
+        except kubeconfig_model.KubeconfigError as exc:
+            problems.append(str(exc))
+            contexts = list(self._contexts)
         states, targets = static_states(contexts, pinned, entries, values, self._environ)
         with self._lock:
             before = {n: (s.phase, s.expires, s.pinned, s.reason) for n, s in self._states.items()}

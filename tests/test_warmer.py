@@ -262,3 +262,24 @@ def test_clear_removes_credentials_and_rewarms_pinned(kw_env, plugin_log, warmer
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == 3, 10)
     assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
     assert len(cred_files(kw_env)) == 1
+
+
+def test_finds_kubeconfig_files_named_only_in_the_shell(kw_env, plugin_log, warmers, tmp_path):
+    """KUBECONFIG is often set in a shell profile, which a login item never reads."""
+    argv = fake_plugin_argv(ttl=900, log=plugin_log)
+    path = write_config(tmp_path / "clusters" / "work.yaml", {"work": argv})
+    shell = {**kw_env, "KUBECONFIG": str(path)}
+    kubewarm("inject", env=shell)
+    assert _kubectl_call("work", shell, argv).returncode == 0  # records the shell's KUBECONFIG
+    kubewarm("pin", "work", env=shell)
+    tray_env = {k: v for k, v in kw_env.items() if k != "KUBECONFIG"}
+    recorder = Recorder()
+    warmer = warmers(recorder, environ=tray_env)
+    assert wait_for(lambda: _state(warmer, "work") is not None, 5)
+    assert _state(warmer, "work").phase == context_state.WARM
+    warmer.refresh_now("work")
+    assert wait_for(lambda: len(plugin_runs(plugin_log)) == 2, 10), recorder.events
+    assert len(cred_files(kw_env)) == 1
+    write_config(path, {"work": argv, "office": argv})  # that file is watched too
+    assert wait_for(lambda: _state(warmer, "office") is not None, 10)
+    assert _state(warmer, "office").phase == context_state.NOT_WRAPPED
