@@ -38,6 +38,7 @@ def test_help_does_not_load_the_tray(kw_env):
         check=False,
     )
     assert result.returncode == 0 and "usage: kubewarm" in result.stdout
+    assert "    tray " in result.stdout and "    pin " in result.stdout
     imported = {
         line.rsplit("|", 1)[-1].strip().split(".")[0] for line in result.stderr.splitlines()
     }
