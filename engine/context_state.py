@@ -70,8 +70,11 @@ def clock(epoch: float, now: float | None = None) -> str:
 
 
 def short(reason: str, limit: int = 48) -> str:
-    """A failure reason cut to fit a menu line."""
+    """A failure reason cut to fit a menu line ('exit 3: ' dropped when a message follows)."""
     reason = " ".join(reason.split())
+    code, sep, message = reason.partition(": ")
+    if sep and message and code.startswith("exit ") and code[5:].isdigit():
+        reason = message
     return reason if len(reason) <= limit else reason[: limit - 1].rstrip() + "…"
 
 

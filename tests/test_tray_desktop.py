@@ -20,6 +20,7 @@ from tests.tray_helpers import cred_files, kubewarm, plugin_runs, write_config
 
 AMBER = (232, 113, 10)  # the "warm" icon's fill (packaging/draw_icons.py)
 GREY = (128, 134, 139)  # the "idle" icon
+RED = (217, 48, 37)  # the "failing" icon
 
 
 def _colour_pixels(shot: Path, box: tuple[int, int, int, int], rgb, tolerance: int = 40) -> int:
@@ -207,3 +208,34 @@ def test_idle_cost_is_small(tray_app, kw_env, plugin_log):
     print(f"tray idle: RSS {rss:.1f} MB, CPU {used:.2f}s in {time.monotonic() - started:.0f}s")
     assert rss <= 80, f"RSS {rss:.1f} MB"
     assert used <= 0.15, f"{used:.2f}s of CPU in 15 idle seconds"
+
+
+@pytest.mark.real
+@pytest.mark.slow
+def test_failing_context_turns_the_icon_red_and_notifies_once(
+    tray_app, kw_env, plugin_log, desktop, tmp_path
+):
+    control = tmp_path / "control.json"
+    control.write_text('{"mode": "fail"}')
+    argv = fake_plugin_argv(log=plugin_log, control=control)
+    write_config(Path(kw_env["HOME"]) / ".kube" / "config", {"prod": argv})
+    kubewarm("inject", env=kw_env)
+    kubewarm("pin", "prod", env=kw_env)
+    before = len(desktop.notifications())
+    app = tray_app()
+    assert wait_until(lambda: _icon_title(app).startswith("kubewarm: prod — failed: fake-plugin: AccessDenied"), 20)
+    shot = app.desktop.screenshot("tray-icon-failing")
+    assert _colour_pixels(shot, app.desktop.tray_geometry(), RED) > 20
+    assert wait_until(lambda: len(desktop.notifications()) > before, 10)
+    # the first retry comes 15 s later; it fails again and notifies nobody
+    assert wait_until(lambda: len(plugin_runs(plugin_log)) >= 2, 25)
+    time.sleep(1)
+    mine = [n for n in desktop.notifications()[before:] if "prod" in n]
+    assert len(mine) == 1, mine
+    assert mine[0].startswith(
+        "kubewarm: cannot refresh prod|python: exit 3: fake-plugin: AccessDenied"
+    )
+    app.click_icon()
+    assert wait_until(app.menu_window, 10)
+    app.desktop.screenshot("tray-menu-failing")
+    app.desktop.xdotool("key", "Escape")
