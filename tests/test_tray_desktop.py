@@ -223,7 +223,10 @@ def test_failing_context_turns_the_icon_red_and_notifies_once(
     kubewarm("pin", "prod", env=kw_env)
     before = len(desktop.notifications())
     app = tray_app()
-    assert wait_until(lambda: _icon_title(app).startswith("kubewarm: prod — failed: fake-plugin: AccessDenied"), 20)
+    assert wait_until(
+        lambda: _icon_title(app).startswith("kubewarm: prod — failed: fake-plugin: AccessDenied"),
+        20,
+    )
     shot = app.desktop.screenshot("tray-icon-failing")
     assert _colour_pixels(shot, app.desktop.tray_geometry(), RED) > 20
     assert wait_until(lambda: len(desktop.notifications()) > before, 10)

@@ -167,7 +167,9 @@ def test_failures_back_off_and_notify_once_per_episode(kw_env, plugin_log, warme
     assert wait_for(lambda: len(plugin_runs(plugin_log)) >= 4, 12), recorder.events
     state = _state(warmer, "prod")
     assert state.phase == context_state.FAILED
-    assert "AccessDenied" in state.reason and state.label().startswith("failed: fake-plugin: AccessDenied")
+    assert "AccessDenied" in state.reason and state.label().startswith(
+        "failed: fake-plugin: AccessDenied"
+    )
     assert warmer.overall() == context_state.FAILING
     runs = [float(line.split()[1]) for line in plugin_runs(plugin_log)]
     gaps = [b - a for a, b in pairwise(runs)]
