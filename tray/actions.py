@@ -36,7 +36,7 @@ class MenuActions:
 
     def _report(self, line: str, title: str = "", message: str = "") -> None:
         self.last_result = short(line, 60)
-        events_log.write("tray: " + line)
+        events_log.write("tray: " + (message or line).replace("\n", "; "))
         if title:
             self._notify(title, message or line)
         self._changed()
@@ -67,12 +67,13 @@ class MenuActions:
         self._report(result.line, result.title, result.message)
 
     def toggle_start_at_login(self) -> None:
+        enable = not autostart.is_enabled()
         try:
-            line = autostart.set_enabled(not autostart.is_enabled())
+            detail = autostart.set_enabled(enable)
         except autostart.AutostartError as exc:
-            self._report(f"Start at login: {exc}", "kubewarm: start at login", str(exc))
+            self._report(f"Start at login failed: {exc}", "kubewarm: start at login", str(exc))
             return
-        self._report(line)
+        self._report("Will start at login" if enable else "Will not start at login", "", detail)
 
     def open_log(self) -> None:
         open_path(events_log.log_file(), self._open_failed, create=True)

@@ -83,6 +83,8 @@ def build(view: MenuView, actions) -> list[Item]:
     items: list[Item] = [Item(view.summary, enabled=False)]
     if view.problem:
         items.append(Item("⚠ " + view.problem, enabled=False))
+    if view.last_result:
+        items.append(Item(view.last_result, enabled=False))
     items.append(SEPARATOR)
     pinned = [s for s in view.states if s.pinned]
     others = [s for s in view.states if not s.pinned]
@@ -108,8 +110,6 @@ def build(view: MenuView, actions) -> list[Item]:
         ),
         Item("Restore kubeconfig", actions.restore, enabled=wrapped > 0),
     ]
-    if view.last_result:
-        items.append(Item(view.last_result, enabled=False))
     items += [
         SEPARATOR,
         Item("Start at login", actions.toggle_start_at_login, checked=view.start_at_login),
