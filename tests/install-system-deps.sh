@@ -9,8 +9,9 @@ PKGS=(
   gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 libgirepository1.0-dev libcairo2-dev pkg-config
   openssl
   # tray tests: dex runs XDG autostart entries as a session would, desktop-file-validate checks
-  # the autostart entry, gcc builds tests/wallshift.c (a wall-clock jump, as after a sleep)
-  dex desktop-file-utils gcc libc6-dev
+  # the autostart entry, gcc builds tests/wallshift.c (a wall-clock jump, as after a sleep),
+  # xdg-open (with file for MIME types) serves "Open log", DejaVu renders the menus' text
+  dex desktop-file-utils gcc libc6-dev xdg-utils file fonts-dejavu-core
 )
 missing=()
 for p in "${PKGS[@]}"; do
