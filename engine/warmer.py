@@ -328,8 +328,10 @@ class Warmer:
                 run = self._runtime.get(name) or _Runtime()
                 if run.phase in (NEEDS_LOGIN, REFRESHING):
                     continue
-                if run.phase == FAILED:
+                if run.phase == FAILED and scheduler.get_job("refresh:" + name) is not None:
                     wanted[name] = None  # keep the retry already scheduled
+                elif run.phase == FAILED:  # its job went while the context was gone
+                    wanted[name] = time.time() + backoff(run.failures, self._backoff)
                 elif state.phase == WARM:
                     lifetime = state.lifetime or max(state.expires - time.time(), 1.0)
                     wanted[name] = state.expires - refresh_lead(self._values, lifetime)
@@ -408,7 +410,10 @@ class Warmer:
                 return
         self._set(name, REFRESHING)
         started = time.monotonic()
-        outcome = credentials.refresh(target.argv, target.env, target.values, key=target.key)
+        try:
+            outcome = credentials.refresh(target.argv, target.env, target.values, key=target.key)
+        except Exception as exc:  # never leave a context "refreshing" for good
+            outcome = credentials.Outcome(False, target.key, f"{type(exc).__name__}: {exc}")
         took = time.monotonic() - started
         if outcome.ok:
             stored = self._stored_expiry(target)

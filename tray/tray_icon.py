@@ -30,6 +30,7 @@ class TrayIcon:
         self._lock = threading.RLock()
         self._shown: tuple = ()
         self._menu_signature: tuple = ()
+        self._quitting = False
         self.warmer = Warmer(notify=self.notify, on_change=self.refresh_view)
         self.actions = MenuActions(self.warmer, self.notify, self.quit, self.refresh_view)
         self.icon = pystray.Icon(
@@ -43,7 +44,6 @@ class TrayIcon:
 
     def run(self) -> None:
         """Show the icon and run the GUI loop until Quit."""
-        self._quitting = False
         try:
             self.icon.run(setup=self._setup)
         except Exception as exc:
