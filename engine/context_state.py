@@ -37,6 +37,7 @@ class ContextState:
     reason: str = ""
     key: str = ""
     lifetime: float = 0.0  # of the cached credential, when warm
+    obtained: float = 0.0  # when the cached credential was obtained, when warm
 
     def with_phase(self, phase: str, reason: str = "", expires: float | None = None):
         return replace(
@@ -114,15 +115,16 @@ def static_states(
             continue
         targets[context.name] = target
         entry = by_key.get(target.key)
+        obtained = lifetime = expires = 0.0
+        phase = COLD
         if entry is not None and entry.valid and entry.expires > now:
             obtained = float(entry.recipe.get("obtained", 0) or 0)
             lifetime = entry.expires - obtained if 0 < obtained < entry.expires else 0.0
             phase, expires = WARM, entry.expires
-        else:
-            phase, expires, lifetime = COLD, 0.0, 0.0
         states[context.name] = ContextState(
-            context.name, target.user, user.plugin, pinned, phase, expires, "", target.key, lifetime
-        )
+            context.name, target.user, user.plugin, pinned, phase, expires, "", target.key,
+            lifetime, obtained,
+        )  # fmt: skip
     for name in pins:
         if name not in states:
             known = any(c.name == name for c in contexts)

@@ -59,7 +59,7 @@ class _Runtime:
     reason: str = ""
     failures: int = 0
     notified: bool = False  # the current failure episode was notified
-    since: float = 0.0  # when the current phase began
+    since: float = 0.0  # failed/needs login: when the attempt that failed began
 
 
 def refresh_lead(values: dict[str, str], lifetime: float) -> float:
@@ -301,13 +301,13 @@ class Warmer:
         run = self._runtime.get(name)
         if run is None or not run.phase:
             return state
-        if state.phase == WARM and run.phase in (FAILED, NEEDS_LOGIN):
-            # Someone (kubectl after a login, say) stored a credential since we failed.
-            stored = self._states.get(name)
-            if stored is None or state.expires > stored.expires:
-                self._event(f"{name}: a fresh credential appeared; failure episode over")
-                self._runtime[name] = _Runtime()
-                return state
+        # A credential obtained after the failed attempt began (by kubectl after a login, say)
+        # ends the failure episode.
+        fresh = state.phase == WARM and state.obtained >= run.since
+        if fresh and run.phase in (FAILED, NEEDS_LOGIN):
+            self._event(f"{name}: a fresh credential appeared; failure episode over")
+            self._runtime[name] = _Runtime()
+            return state
         if state.phase in (NOT_WRAPPED, MISSING):
             return state
         return state.with_phase(run.phase, run.reason)
@@ -409,7 +409,7 @@ class Warmer:
                 self._schedule(name, expires - refresh_lead(values, lifetime))
                 return
         self._set(name, REFRESHING)
-        started = time.monotonic()
+        attempt, started = time.time(), time.monotonic()
         try:
             outcome = credentials.refresh(target.argv, target.env, target.values, key=target.key)
         except Exception as exc:  # never leave a context "refreshing" for good
@@ -437,7 +437,7 @@ class Warmer:
             run.failures += 1
             failures = run.failures
         if outcome.needs_login:
-            self._set(name, NEEDS_LOGIN, reason=outcome.reason)
+            self._set(name, NEEDS_LOGIN, reason=outcome.reason, since=attempt)
             self._event(f"{name}: needs login ({outcome.reason}); not retrying until asked")
             if first:
                 self._notify(
@@ -446,7 +446,7 @@ class Warmer:
                 )
             return
         delay = backoff(failures, self._backoff)
-        self._set(name, FAILED, reason=outcome.reason)
+        self._set(name, FAILED, reason=outcome.reason, since=attempt)
         retry = f"retry in {delay:.0f}s" if state.pinned else "not pinned, no retry"
         self._event(f"{name}: refresh failed ({outcome.reason}); attempt {failures}, {retry}")
         if first:
@@ -469,12 +469,19 @@ class Warmer:
             return None
         return entry.expires, entry.lifetime
 
-    def _set(self, name: str, phase: str, reason: str = "", expires: float | None = None) -> None:
+    def _set(
+        self,
+        name: str,
+        phase: str,
+        reason: str = "",
+        expires: float | None = None,
+        since: float = 0.0,
+    ) -> None:
         """Set a context's running phase ('' = as the store says) and tell the menu."""
         with self._lock:
             run = self._runtime.setdefault(name, _Runtime())
-            if phase != run.phase:
-                run.since = time.time()
+            if since:
+                run.since = since
             run.phase, run.reason = phase, reason
             state = self._states.get(name)
             if state is None:
