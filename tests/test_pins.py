@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.fixtures_core import fake_plugin_argv
 from tests.shim_helpers import exec_info, run_shim
-from tests.tray_helpers import KUBEWARM, kubewarm, write_config
+from tests.tray_helpers import KUBEWARM, kubewarm, posix_only, write_config
 
 
 def _settings(env: dict) -> Path:
@@ -51,6 +51,7 @@ def test_pin_unpin_and_list(kw_env):
     assert "Nothing is pinned" in kubewarm("pins", env=kw_env).stdout
 
 
+@posix_only
 def test_pins_show_cached_state_after_a_call_through_the_shim(kw_env):
     _config(kw_env)
     kubewarm("inject", env=kw_env)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
-from tests.tray_helpers import KUBEWARM, kubewarm
+import pytest
+
+from tests.tray_helpers import kubewarm, linux_only
 
 HEAVY = ("pystray", "PIL", "apscheduler", "gi", "yaml", "keyring", "platformdirs")
 
@@ -30,7 +33,7 @@ def test_entry_module_imports_nothing_heavy(kw_env):
 
 def test_help_does_not_load_the_tray(kw_env):
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", str(KUBEWARM), "--help"],
+        [sys.executable, "-X", "importtime", "-m", "kubewarm.tray", "--help"],
         env=kw_env,
         capture_output=True,
         text=True,
@@ -59,6 +62,7 @@ def test_tray_help_and_module_entry(kw_env):
     assert module.returncode == 0 and "--no-icon" in module.stdout
 
 
+@linux_only
 def test_without_a_display_it_points_to_the_headless_warmer(kw_env):
     env = {k: v for k, v in kw_env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     result = kubewarm(env=env, check=False)
@@ -68,3 +72,19 @@ def test_without_a_display_it_points_to_the_headless_warmer(kw_env):
     # the failed start did not keep the instance lock
     second = kubewarm("tray", env=env, check=False)
     assert "already running" not in second.stderr
+
+
+def test_one_instance_at_a_time(kw_env):
+    """The lock the tray and ``--no-icon`` share (fcntl on POSIX, msvcrt on Windows)."""
+    from kubewarm.engine.single_instance import AlreadyRunning, InstanceLock
+
+    first = InstanceLock().acquire()
+    try:
+        with pytest.raises(AlreadyRunning) as caught:
+            InstanceLock().acquire()
+        assert caught.value.pid == os.getpid()
+        assert f"already running (pid {os.getpid()})" in str(caught.value)
+    finally:
+        first.release()
+    with InstanceLock():  # released: taken again at once
+        pass

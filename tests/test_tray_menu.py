@@ -15,7 +15,17 @@ from kubewarm.tray.menu_model import MenuView, build, find
 
 from tests.fixtures_core import fake_plugin_argv
 from tests.shim_helpers import exec_info, run_shim
-from tests.tray_helpers import cred_files, kubewarm, plugin_runs, wait_for, write_config
+from tests.tray_helpers import (
+    cred_files,
+    kubewarm,
+    linux_only,
+    plugin_runs,
+    posix_only,
+    wait_for,
+    write_config,
+)
+
+pytestmark = posix_only
 
 
 class Ui:
@@ -206,6 +216,7 @@ def test_wrap_reports_a_broken_kubeconfig(menu, world):
     assert _texts(items())[1].startswith("⚠ kubeconfig ")
 
 
+@linux_only
 def test_start_at_login_checkbox(menu, tmp_path):
     items, actions, _, _ = menu
     entry = tmp_path / "home" / ".config" / "autostart" / "kubewarm.desktop"
@@ -242,6 +253,7 @@ def test_open_log_uses_the_desktops_default_application(menu, desktop, monkeypat
     assert opened.read_text().strip().endswith("log/kubewarm.log")
 
 
+@linux_only
 def test_open_log_without_an_opener_says_where_the_log_is(menu, monkeypatch, tmp_path):
     items, actions, ui, _ = menu
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))

@@ -16,7 +16,9 @@ from kubewarm.engine.warmer import Warmer, refresh_lead
 
 from tests.fixtures_core import FAKE_PLUGIN, fake_plugin_argv
 from tests.shim_helpers import exec_info, run_shim
-from tests.tray_helpers import cred_files, kubewarm, plugin_runs, wait_for, write_config
+from tests.tray_helpers import cred_files, kubewarm, plugin_runs, posix_only, wait_for, write_config
+
+pytestmark = posix_only
 
 
 class Recorder:

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_core import fake_plugin_argv, kill_pid, require
-from tests.tray_helpers import KUBEWARM, kubewarm, plugin_runs, wait_for, write_config
+from tests.tray_helpers import KUBEWARM, kubewarm, plugin_runs, posix_only, wait_for, write_config
+
+pytestmark = posix_only
 
 
 @pytest.fixture

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.fixtures_core import EXEC_API, require
 
-KUBEWARM = Path(sys.executable).parent / "kubewarm"
+KUBEWARM = Path(sys.executable).parent / ("kubewarm.exe" if os.name == "nt" else "kubewarm")
+
+# Tests that run the kubewarm-exec script (or sh, or POSIX signals) directly.
+posix_only = pytest.mark.skipif(
+    os.name != "posix",
+    reason="other platform: drives the kubewarm-exec script directly (POSIX); Windows runs the"
+    " shim as kubewarm.exe exec",
+)
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="other platform: needs Linux (XDG autostart, X11 display, xdg-open)",
+)
 
 
 def write_config(
