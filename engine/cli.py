@@ -16,8 +16,10 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser():
-    """The argparse parser with every engine subcommand registered."""
+def build_parser(extra=()):
+    """The argparse parser with every engine subcommand registered, then ``extra`` ones
+    (``register(subparsers)`` callables: the tray adds its command this way, since the engine
+    never imports ``tray``)."""
     import argparse
     import importlib
 
@@ -45,18 +47,20 @@ def build_parser():
                 raise
             continue
         module.register(sub)
+    for register in extra:
+        register(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``kubewarm`` without the tray."""
+def main(argv: list[str] | None = None, extra=()) -> None:
+    """Entry point of ``kubewarm``; ``extra`` as for :func:`build_parser`."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "exec":
         from kubewarm.engine.shim import main as shim_main
 
         shim_main(args[1:])
         return
-    parser = build_parser()
+    parser = build_parser(extra)
     ns = parser.parse_args(args)
     if not getattr(ns, "func", None):
         parser.print_help()

@@ -385,6 +385,9 @@ class Warmer:
             self.sync("files changed")
         elif self._beats % FULL_SYNC_EVERY == 0:
             self.sync("")
+            from kubewarm.engine.cache_admin import housekeeping_if_due
+
+            housekeeping_if_due()  # one stat unless due (every few hours); never raises
 
     def _run(self, name: str, forced: bool = False) -> None:
         """One scheduled refresh of pinned context ``name`` (or a forced one from the menu)."""

@@ -15,27 +15,15 @@ def main(argv: list[str] | None = None) -> None:
         from kubewarm.tray.app import run
 
         sys.exit(run(args[1:]))
-    if args[0] in ("-h", "--help"):
-        _help()
-        return
     from kubewarm.engine.cli import main as engine_main
 
-    engine_main(args)
+    engine_main(args, extra=(register,))
 
 
-def _help() -> None:
-    """The engine's help, with ``tray`` listed among the commands."""
-    import argparse
-
-    from kubewarm.engine.cli import build_parser
-
-    parser = build_parser()
-    for action in parser._actions:  # argparse keeps the subcommands in one such action
-        if isinstance(action, argparse._SubParsersAction):
-            action.add_parser(
-                "tray",
-                help="the tray app (the default with no command); --no-icon: the same warmer"
-                " without an icon",
-            )
-            break
-    parser.print_help()
+def register(subparsers) -> None:
+    """``tray`` in ``kubewarm --help`` (it is dispatched above, before argparse)."""
+    subparsers.add_parser(
+        "tray",
+        help="the tray app (the default with no command); --no-icon: the same warmer"
+        " without an icon",
+    )
