@@ -231,6 +231,7 @@ def kubectl_path(version: str | None = None) -> Path:
 def shim_command() -> str:
     """``kubewarm-exec`` exactly as pip put it on this venv's PATH."""
     path = BIN / "kubewarm-exec"
+    require(os.name == "posix", "a POSIX system to run the kubewarm-exec script")
     require(path.exists(), "kubewarm-exec installed in the test venv (pip install .)")
     return str(path)
 
