@@ -6,16 +6,25 @@ import os
 import tempfile
 
 
-def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data``; a crash at any instant leaves the old file or the new one."""
+def write_atomic(
+    path: str, data: bytes, mode: int = 0o600, owner: tuple[int, int] | None = None
+) -> None:
+    """Replace ``path`` with ``data``; a crash at any instant leaves the old file or the new one.
+
+    ``owner`` (uid, gid) is given to the new file where the system allows it (a kubeconfig
+    keeps its owner when root edits it)."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".kubewarm-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            if owner is not None and hasattr(os, "fchown"):
+                st = os.fstat(fh.fileno())
+                if (st.st_uid, st.st_gid) != owner:
+                    os.fchown(fh.fileno(), *owner)
+            os.chmod(tmp, mode)
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -228,14 +228,15 @@ def describe_expiry(entry: CachedEntry, now: float | None = None) -> str:
     if not entry.expires:
         return "unreadable"
     left = entry.remaining(now)
-    text = _duration(abs(left))
+    text = format_duration(abs(left))
     when = time.strftime("%H:%M:%S", time.localtime(entry.expires))
     suffix = "" if entry.explicit else ", default TTL"
     return f"in {text} ({when}{suffix})" if left > 0 else f"expired {text} ago ({when})"
 
 
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
+def format_duration(seconds: float) -> str:
+    """'45s', '12m05s', '2h03m', '1d4h' (negative counts as 0)."""
+    seconds = max(int(seconds), 0)
     if seconds >= 86400:
         return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
     if seconds >= 3600:

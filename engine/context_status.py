@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kubewarm.engine import cache_key, settings
+from kubewarm.engine.cache_admin import format_duration
 from kubewarm.engine.kubeconfig_files import KubeconfigPath, display
 from kubewarm.engine.kubeconfig_model import (
     USER_ENV,
@@ -155,18 +156,7 @@ def describe_cache(status: ContextStatus, now: float | None = None) -> str:
     left = status.expires - (time.time() if now is None else now)
     when = time.strftime("%H:%M:%S", time.localtime(status.expires))
     suffix = "" if status.explicit else ", default TTL"
-    return f"cached, expires in {_duration(left)} ({when}{suffix})"
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(int(seconds), 0)
-    if seconds >= 86400:
-        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
+    return f"cached, expires in {format_duration(left)} ({when}{suffix})"
 
 
 def format_table(items: Sequence[ContextStatus], now: float | None = None) -> list[str]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
 from kubewarm.engine import settings
+from kubewarm.engine.atomic_write import write_atomic
 from kubewarm.engine.kubeconfig_files import KubeconfigPath, display
 
 
@@ -53,8 +53,6 @@ def _backup(target: str, data: bytes, keep: int) -> str:
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
     path = os.path.join(folder, f"{os.path.basename(target)}.{stamp}")
-    from kubewarm.engine.atomic_write import write_atomic
-
     write_atomic(path, data, mode=0o600)
     old = sorted(n for n in os.listdir(folder) if n != "SOURCE" and not n.startswith("."))
     for name in old[: max(len(old) - keep, 0)]:
@@ -67,39 +65,7 @@ def _backup(target: str, data: bytes, keep: int) -> str:
 
 def _replace(target: str, data: bytes, st: os.stat_result) -> None:
     """Atomically replace ``target``, keeping its mode and owner."""
-    directory = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix=".kubewarm-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if hasattr(os, "fchown") and (st.st_uid, st.st_gid) != _owner(fh.fileno()):
-                os.fchown(fh.fileno(), st.st_uid, st.st_gid)
-            os.chmod(tmp, st.st_mode & 0o7777)
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    if hasattr(os, "O_DIRECTORY"):
-        try:
-            dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            return
-        try:
-            os.fsync(dfd)
-        except OSError:
-            pass
-        finally:
-            os.close(dfd)
-
-
-def _owner(fd: int) -> tuple[int, int]:
-    st = os.fstat(fd)
-    return st.st_uid, st.st_gid
+    write_atomic(target, data, mode=st.st_mode & 0o7777, owner=(st.st_uid, st.st_gid))
 
 
 class _Locks:
