@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 sys.path.insert(0, str(TESTS))
 
-from api_server import mint_test_token  # noqa: E402
+from api_server import launch, mint_test_token  # noqa: E402
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "AKIAKUBEWARMTEST0001",
@@ -76,59 +76,8 @@ def make_venv(target: Path) -> Path:
 
 
 def start_api_server(work: Path, env: dict) -> tuple[subprocess.Popen, str, str]:
-    cert, key = work / "cert.pem", work / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=bench",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    port_file = work / "port"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(TESTS / "api_server.py"),
-            "--cert",
-            str(cert),
-            "--key",
-            str(key),
-            "--log",
-            str(work / "requests.jsonl"),
-            "--port-file",
-            str(port_file),
-            "--max-seconds",
-            "1200",
-        ],
-        env=env,
-    )
-    deadline = time.monotonic() + 15
-    while not port_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("test API server did not start")
-        time.sleep(0.05)
-    return (
-        proc,
-        f"https://127.0.0.1:{port_file.read_text().strip()}",
-        base64.b64encode(cert.read_bytes()).decode(),
-    )
+    proc, url, cert, _ = launch(work, env, max_seconds=1200)
+    return proc, url, base64.b64encode(cert.read_bytes()).decode()
 
 
 def kubeconfig(path: Path, server: str, ca: str, command: str, args: list[str]) -> Path:

@@ -9,7 +9,8 @@ Accepted bearer tokens:
 Anything else, an expired token, or a token revoked through ``POST /_test/revoke`` gets 401.
 Every request is appended to a JSON-lines log (path, status, token fingerprint: never the token).
 
-Run: ``python tests/api_server.py --cert C --key K --log L --port-file P``.
+Run: ``python tests/api_server.py --cert C --key K --log L --port-file P``, or ``launch()``
+(a self-signed certificate made with openssl, then this server in a child process).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import hmac
 import json
 import os
 import ssl
+import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 AWS_TEST_KEY_ID = "AKIAKUBEWARMTEST0001"
 AWS_TEST_SECRET = "kubewarm/test/secret/key/not/a/real/one/0000"
@@ -213,6 +216,37 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"revoked": body.strip()})
         else:
             self._send(404, {})
+
+
+def launch(
+    work: Path, env: dict | None = None, max_seconds: float = 3000
+) -> tuple[subprocess.Popen, str, Path, Path]:
+    """Start the server on 127.0.0.1 with a fresh self-signed certificate in ``work``.
+
+    Returns (process, https URL, CA certificate file, request log); the caller ends the process.
+    The token secret comes from ``KUBEWARM_TEST_TOKEN_SECRET`` in ``env`` (or ours).
+    """
+    cert, key = work / "cert.pem", work / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj",
+         "/CN=kubewarm-test-apiserver", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    log, port_file = work / "requests.jsonl", work / "port"
+    port_file.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--cert", str(cert), "--key", str(key), "--log", str(log),
+         "--port-file", str(port_file), "--max-seconds", str(max_seconds)],
+        env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 15
+    while not port_file.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("test API server did not start")
+        time.sleep(0.05)
+    return proc, f"https://127.0.0.1:{port_file.read_text().strip()}", cert, log
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.api_server import launch
+
 TESTS = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 FAKE_PLUGIN = TESTS / "fake_plugin.py"
@@ -126,56 +128,8 @@ class ApiServer:
 def api_server(tmp_path_factory):
     """The HTTPS test API server on 127.0.0.1 (self-signed CA, session-wide)."""
     require(shutil.which("openssl") is not None, "openssl")
-    work = tmp_path_factory.mktemp("apiserver")
-    cert, key = work / "cert.pem", work / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=kubewarm-test-apiserver",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    log, port_file = work / "requests.jsonl", work / "port"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(TESTS / "api_server.py"),
-            "--cert",
-            str(cert),
-            "--key",
-            str(key),
-            "--log",
-            str(log),
-            "--port-file",
-            str(port_file),
-            "--max-seconds",
-            "3000",
-        ],
-    )
+    proc, url, cert, log = launch(tmp_path_factory.mktemp("apiserver"))
     try:
-        deadline = time.monotonic() + 15
-        while not port_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("test API server did not start")
-            time.sleep(0.05)
-        url = f"https://127.0.0.1:{port_file.read_text().strip()}"
         yield ApiServer(url, cert, log, proc.pid)
     finally:
         kill_pid(proc.pid)
