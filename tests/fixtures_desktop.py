@@ -249,8 +249,12 @@ class TrayApp:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    def icon_center(self) -> tuple[int, int]:
+    def icon_center(self, timeout: float = 10.0) -> tuple[int, int]:
+        deadline = time.monotonic() + timeout  # trayer maps and sizes its panel lazily
         geometry = self.desktop.tray_geometry()
+        while geometry is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            geometry = self.desktop.tray_geometry()
         assert geometry is not None, "trayer has no panel"
         x, y, w, h = geometry
         return x + w // 2, y + h // 2
