@@ -476,13 +476,7 @@ def inject(
         for pf, f in zip(parsed, present, strict=True)
     ]
     report = Report("inject", plans, skipped, unchanged, missing, shim, dry_run)
-    report.filtered = wanted is not None
-    if not dry_run:
-        report.backups = write_all(
-            [(p.file, p.before, p.after) for p in report.changed_files], backups_to_keep(values)
-        )
-        report.written = bool(report.changed_files)
-    return report
+    return _write(report, wanted is not None, values)
 
 
 def restore(
@@ -504,8 +498,13 @@ def restore(
         for pf, f in zip(parsed, present, strict=True)
     ]
     report = Report("restore", plans, skipped, unchanged, missing, None, dry_run)
-    report.filtered = wanted is not None
-    if not dry_run:
+    return _write(report, wanted is not None, values)
+
+
+def _write(report: Report, filtered: bool, values: Mapping[str, str] | None) -> Report:
+    """Write the report's changed files (all or none, each backed up first) unless dry-run."""
+    report.filtered = filtered
+    if not report.dry_run:
         report.backups = write_all(
             [(p.file, p.before, p.after) for p in report.changed_files], backups_to_keep(values)
         )
