@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_core import kill_pid, require
+from tests.shim_helpers import wait_for
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TOOLS = ("Xvfb", "dbus-daemon", "dunst", "trayer", "xdotool", "import", "xwininfo")
@@ -47,12 +48,7 @@ def _children(pid: int) -> list[int]:
 
 def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1):
     """Poll ``predicate`` until it returns something truthy, at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
+    return wait_for(predicate, timeout, interval)
 
 
 @dataclass

@@ -57,16 +57,43 @@ def store_files(env: dict) -> list[Path]:
     return sorted(directory.glob("*.cred")) if directory.exists() else []
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds pass (bounded)."""
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy or ``timeout`` seconds pass;
+    returns its last value (bounded in time)."""
     import time
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
         time.sleep(interval)
-    return bool(predicate())
+
+
+def imports_of_a_hit(env: dict, argv: list[str]) -> set[str]:
+    """Module names a warm hit imports, read from ``python -X importtime -I -S`` running the
+    hit path the way the installed ``kubewarm-exec`` does (also from an editable checkout).
+    Seeds the cache first, from a fresh parent process."""
+    import sys
+
+    from kubewarm.engine.credentials import bootstrap_code
+
+    assert run_shim(argv, env, own_parent=True).returncode == 0
+    code = bootstrap_code("from kubewarm.engine.hotpath import main;main()")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-I", "-S", "-c", code, *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
 
 
 def pid_alive(pid: int) -> bool:

@@ -19,7 +19,7 @@ from tests.fixtures_core import (
     shim_command,
     write_kubeconfig,
 )
-from tests.shim_helpers import run_shim, store_files, token_of, wait_for
+from tests.shim_helpers import imports_of_a_hit, run_shim, store_files, token_of, wait_for
 
 pytestmark = pytest.mark.real
 ANNOUNCEMENT = b"keeping cached credentials in"
@@ -242,29 +242,8 @@ def test_kubectl_end_to_end_with_the_keyring(secret_service, api_server, kw_env,
 def test_keyring_hit_imports_nothing_heavy(secret_service, kw_env, plugin_log):
     """A hit from the Secret Service, measured like tests/test_shim_imports.py: no keyring,
     jeepney, json, re, socket or struct, and no slow-path module."""
-    import subprocess
-    import sys
-
-    from kubewarm.engine.credentials import bootstrap_code
-
     env = _env(kw_env, secret_service)
-    argv = fake_plugin_argv(log=plugin_log)
-    assert run_shim(argv, env, own_parent=True).returncode == 0
-    code = bootstrap_code("from kubewarm.engine.hotpath import main;main()")
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-I", "-S", "-c", code, *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    names = {
-        line.rsplit("|", 1)[1].strip()
-        for line in result.stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
+    names = imports_of_a_hit(env, fake_plugin_argv(log=plugin_log))
     assert "kubewarm.engine.stores.secret_service_lean" in names  # it was the keyring's reader
     assert plugin_runs(plugin_log) == 1  # and a hit
     forbidden = {

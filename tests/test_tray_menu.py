@@ -14,14 +14,13 @@ from kubewarm.tray.actions import MenuActions
 from kubewarm.tray.menu_model import MenuView, build, find
 
 from tests.fixtures_core import fake_plugin_argv
-from tests.shim_helpers import exec_info, run_shim
+from tests.shim_helpers import exec_info, run_shim, wait_for
 from tests.tray_helpers import (
     cred_files,
     kubewarm,
     linux_only,
     plugin_runs,
     posix_only,
-    wait_for,
     write_config,
 )
 

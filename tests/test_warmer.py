@@ -15,8 +15,8 @@ from kubewarm.engine import context_state
 from kubewarm.engine.warmer import Warmer, refresh_lead
 
 from tests.fixtures_core import FAKE_PLUGIN, fake_plugin_argv
-from tests.shim_helpers import exec_info, run_shim
-from tests.tray_helpers import cred_files, kubewarm, plugin_runs, posix_only, wait_for, write_config
+from tests.shim_helpers import exec_info, run_shim, wait_for
+from tests.tray_helpers import cred_files, kubewarm, plugin_runs, posix_only, write_config
 
 pytestmark = posix_only
 

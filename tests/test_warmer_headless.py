@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_core import fake_plugin_argv, kill_pid, require
-from tests.tray_helpers import KUBEWARM, kubewarm, plugin_runs, posix_only, wait_for, write_config
+from tests.shim_helpers import wait_for
+from tests.tray_helpers import KUBEWARM, kubewarm, plugin_runs, posix_only, write_config
 
 pytestmark = posix_only
 

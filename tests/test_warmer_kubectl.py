@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_core import kill_pid, kubectl_path, run_kubectl, write_kubeconfig
-from tests.tray_helpers import KUBEWARM, kubewarm, plugin_runs, wait_for
+from tests.shim_helpers import wait_for
+from tests.tray_helpers import KUBEWARM, kubewarm, plugin_runs
 
 SECONDS = 90
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -86,13 +85,3 @@ def cred_files(env: dict) -> list[Path]:
 
 def plugin_runs(log: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
-
-
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
-    """Poll ``predicate`` until it returns something truthy or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
