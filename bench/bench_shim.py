@@ -36,16 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 sys.path.insert(0, str(TESTS))
 
-from api_server import launch, mint_test_token  # noqa: E402
+from api_server import AWS_ENV, AWS_GET_TOKEN_ARGS, launch, mint_test_token  # noqa: E402
 
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "AKIAKUBEWARMTEST0001",
-    "AWS_SECRET_ACCESS_KEY": "kubewarm/test/secret/key/not/a/real/one/0000",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": "/nonexistent/kubewarm-bench/config",
-    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/kubewarm-bench/credentials",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 TIME_BUDGET = 600.0  # seconds for all measurements together
 
 
@@ -224,14 +216,7 @@ def main() -> int:
         )
         aws = [
             str(Path(sys.executable).parent / "aws") if not args.venv else "aws",
-            "--region",
-            "us-east-1",
-            "eks",
-            "get-token",
-            "--cluster-name",
-            "kubewarm-test",
-            "--output",
-            "json",
+            *AWS_GET_TOKEN_ARGS,
         ]
         if not Path(aws[0]).exists():
             aws[0] = shutil.which("aws") or str(venv / "bin" / "aws")

@@ -33,6 +33,17 @@ from pathlib import Path
 
 AWS_TEST_KEY_ID = "AKIAKUBEWARMTEST0001"
 AWS_TEST_SECRET = "kubewarm/test/secret/key/not/a/real/one/0000"
+# What a real `aws eks get-token` needs to run offline and mint tokens this server accepts.
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": AWS_TEST_KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": AWS_TEST_SECRET,
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/nonexistent/kubewarm-test/config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/kubewarm-test/credentials",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+AWS_GET_TOKEN_ARGS = ("--region", "us-east-1", "eks", "get-token", "--cluster-name",
+                      "kubewarm-test", "--output", "json")  # fmt: skip
 VERSION = {
     "major": "1",
     "minor": "30",

@@ -31,15 +31,6 @@ EXEC_API = "client.authentication.k8s.io/v1beta1"
 # Shared by the test plugin (which signs tokens) and the API server (which checks them).
 os.environ.setdefault("KUBEWARM_TEST_TOKEN_SECRET", secrets.token_hex(16))
 
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "AKIAKUBEWARMTEST0001",
-    "AWS_SECRET_ACCESS_KEY": "kubewarm/test/secret/key/not/a/real/one/0000",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": "/nonexistent/kubewarm-test/config",
-    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/kubewarm-test/credentials",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-
 
 def require(condition: bool, what: str) -> None:
     """Skip when a real component is missing: an error under CI (see conftest), except on

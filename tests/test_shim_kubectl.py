@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api_server import AWS_ENV, AWS_GET_TOKEN_ARGS
 from tests.fixtures_core import (
-    AWS_ENV,
     KUBECTL_VERSIONS,
     aws_command,
     fake_plugin_argv,
@@ -42,17 +42,7 @@ def test_versioned_kubectl_runs_plugin_once_then_hits(
 
 def test_aws_eks_get_token_through_dispatcher(api_server, kw_env, tmp_path):
     env = {**kw_env, **AWS_ENV}
-    argv = [
-        aws_command(),
-        "--region",
-        "us-east-1",
-        "eks",
-        "get-token",
-        "--cluster-name",
-        "kubewarm-test",
-        "--output",
-        "json",
-    ]
+    argv = [aws_command(), *AWS_GET_TOKEN_ARGS]
     kubeconfig = write_kubeconfig(tmp_path / "config", api_server, {"eks": _wrapped(argv, "eks")})
     for _ in range(2):
         result = run_kubectl(kubectl_path(None), kubeconfig, env=env)
