@@ -28,12 +28,13 @@ class AutostartError(Exception):
 
 
 def launch_command() -> list[str]:
-    """How the login item starts the tray: this installation's ``kubewarm tray``."""
+    """How the login item starts the tray: this installation's ``kubewarm tray`` (a Python run
+    with ``-I``, so the login session's folder and ``PYTHONPATH`` are never imported from)."""
     bindir = os.path.dirname(os.path.abspath(sys.executable))
     if sys.platform == "win32":
         pythonw = os.path.join(bindir, "pythonw.exe")  # no console window at login
         if os.path.isfile(pythonw):
-            return [pythonw, "-m", "kubewarm.tray", "tray"]
+            return [pythonw, "-I", "-m", "kubewarm.tray", "tray"]
         script = os.path.join(bindir, "Scripts", "kubewarm.exe")
         if not os.path.isfile(script):
             script = os.path.join(bindir, "kubewarm.exe")
@@ -41,7 +42,7 @@ def launch_command() -> list[str]:
         script = os.path.join(bindir, "kubewarm")
     if os.path.isfile(script) and os.access(script, os.X_OK):
         return [script, "tray"]
-    return [os.path.abspath(sys.executable), "-m", "kubewarm.tray", "tray"]
+    return [os.path.abspath(sys.executable), "-I", "-m", "kubewarm.tray", "tray"]
 
 
 # --- Linux / XDG --------------------------------------------------------------------------------

@@ -294,13 +294,36 @@ def bootstrap_code(statement: str) -> str:
     )
 
 
+def _inherited_path() -> list[str]:
+    """This process's import path without what the caller's folder or environment put there
+    (the current directory, ``PYTHONPATH``): where a helper finds kubewarm's dependencies,
+    including a ``--user`` installation's, which ``-I`` alone would hide."""
+    unsafe = {"", "."}
+    if not sys.flags.ignore_environment:
+        unsafe.update(os.environ.get("PYTHONPATH", "").split(os.pathsep))
+    try:
+        unsafe.add(os.getcwd())
+    except OSError:
+        pass
+    return [p for p in sys.path if p not in unsafe and os.path.isabs(p)]
+
+
+def helper_command(statement: str) -> list[str]:
+    """argv of an isolated Python helper running ``statement``: ``-I`` (no current directory,
+    ``PYTHONPATH`` or user site on ``sys.path``), kubewarm and its dependencies found where
+    this process found them. Start it with :func:`plugin.spawn_detached`, which also gives it
+    a neutral working directory."""
+    extend = "sys.path.extend(p for p in " + repr(_inherited_path()) + " if p not in sys.path);"
+    return [sys.executable, "-I", "-c", bootstrap_code(extend + statement)]
+
+
 def spawn_background_refresh(argv: list[str], key: str) -> None:
     """Start a detached process that refreshes ``key``; kubectl does not wait for it."""
-    code = bootstrap_code("from kubewarm.engine.hotpath import main;main()")
     env = dict(os.environ)
     env[BACKGROUND_ENV] = key
+    command = helper_command("from kubewarm.engine.hotpath import main;main()")
     try:
-        spawn_detached([sys.executable, "-c", code, *argv], env)
+        spawn_detached([*command, *argv], env)
     except OSError as exc:
         debug.log(f"key={key[:12]} could not start a background refresh: {exc}")
 
@@ -327,11 +350,9 @@ def spawn_housekeeping_if_due(values: Mapping[str, str]) -> None:
 
     if not housekeeping_due():
         return
-    code = bootstrap_code(
-        "from kubewarm.engine.cache_admin import housekeeping_if_due;housekeeping_if_due()"
-    )
+    statement = "from kubewarm.engine.cache_admin import housekeeping_if_due;housekeeping_if_due()"
     try:
-        spawn_detached([sys.executable, "-c", code], os.environ)
+        spawn_detached(helper_command(statement), os.environ)
     except OSError as exc:
         debug.log(f"could not start housekeeping: {exc}")
 

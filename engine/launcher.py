@@ -52,7 +52,12 @@ def _site_dirs(python: str) -> list[str]:
     code = "import site,sys;print('\\n'.join(site.getsitepackages()))"
     try:
         out = subprocess.run(
-            [python, "-I", "-c", code], capture_output=True, text=True, timeout=30, check=True
+            [python, "-I", "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+            cwd=paths.neutral_dir(),
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []

@@ -12,7 +12,15 @@ import sys
 
 from kubewarm.engine.hotpath import APP, cache_dir, config_dir, settings_file
 
-__all__ = ["APP", "cache_dir", "config_dir", "data_dir", "log_dir", "settings_file"]
+__all__ = [
+    "APP",
+    "cache_dir",
+    "config_dir",
+    "data_dir",
+    "log_dir",
+    "neutral_dir",
+    "settings_file",
+]
 
 
 def log_dir() -> str:
@@ -34,3 +42,9 @@ def data_dir() -> str:
         return os.path.join(home, "Library", "Application Support", APP)
     base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.join(home, ".local", "share")
     return os.path.join(base, APP)
+
+
+def neutral_dir() -> str:
+    """The working directory of every process kubewarm starts: the file system's root, so that
+    nothing in the folder a user happens to be in (a ``json.py``, a ``.env``) can be picked up."""
+    return os.path.abspath(os.sep)

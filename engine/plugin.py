@@ -8,6 +8,8 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
+from kubewarm.engine.paths import neutral_dir
+
 
 class PluginResult:
     """A finished plugin run. ``stderr`` is only captured in the background (else: the tty's)."""
@@ -51,7 +53,8 @@ def run_foreground(argv: list[str], env: Mapping[str, str]) -> PluginResult:
 
 
 def run_background(argv: list[str], env: Mapping[str, str], timeout: float) -> PluginResult:
-    """Run with no terminal, all output captured; on timeout kill it and its children."""
+    """Run with no terminal, all output captured, in a neutral working directory (the caller
+    may be a tray started anywhere); on timeout kill it and its children."""
     kwargs: dict = {}
     if os.name == "posix":
         kwargs["start_new_session"] = True
@@ -64,6 +67,7 @@ def run_background(argv: list[str], env: Mapping[str, str], timeout: float) -> P
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=_clean_env(env),
+            cwd=neutral_dir(),
             **kwargs,
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
@@ -86,7 +90,10 @@ def kill_tree(proc: subprocess.Popen) -> None:
             pass
     else:  # pragma: no cover - Windows
         subprocess.run(
-            ["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False
+            ["taskkill", "/F", "/T", "/PID", str(proc.pid)],
+            capture_output=True,
+            check=False,
+            cwd=neutral_dir(),
         )
     try:
         proc.kill()
@@ -95,7 +102,8 @@ def kill_tree(proc: subprocess.Popen) -> None:
 
 
 def spawn_detached(argv: list[str], env: Mapping[str, str]) -> None:
-    """Start ``argv`` detached from the caller: kubectl neither waits for it nor sees its output."""
+    """Start ``argv`` detached from the caller, in a neutral working directory: kubectl neither
+    waits for it nor sees its output, and nothing in the caller's folder can affect it."""
     kwargs: dict = {"close_fds": True}
     if os.name == "posix":
         kwargs["start_new_session"] = True
@@ -107,6 +115,7 @@ def spawn_detached(argv: list[str], env: Mapping[str, str]) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=dict(env),
+        cwd=neutral_dir(),
         **kwargs,
     )
     sys.stderr.flush()

@@ -9,6 +9,8 @@ import sys
 import threading
 from collections.abc import Callable
 
+from kubewarm.engine.paths import neutral_dir
+
 
 def opener(path: str) -> list[str] | None:
     """The command that opens ``path`` on this desktop (None on Windows: ``os.startfile``)."""
@@ -49,6 +51,7 @@ def open_path(path: str, on_error: Callable[[str], None], create: bool = False) 
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            cwd=neutral_dir(),
         )
     except OSError as exc:
         on_error(f"cannot run {command[0]}: {exc.strerror}")
