@@ -149,7 +149,7 @@ def main() -> int:
                 [
                     python,
                     "-c",
-                    "import sys; from kubewarm.engine.launcher import write_launcher;"
+                    "import sys; from kubewarm.engine.kubeconfig.launcher import write_launcher;"
                     "print(write_launcher(sys.argv[1]))",
                     str(work / "launcher" / "kubewarm-exec"),
                 ],

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_launcher.py [--runs 200]
 
-Writes a launcher (``kubewarm.engine.launcher.write_launcher``) into a temporary directory,
-fills the file store once through it with a tiny plugin, then alternates, run after run:
+Writes a launcher (``kubewarm.engine.kubeconfig.launcher.write_launcher``) into a temporary
+directory, fills the file store once through it with a tiny plugin, then alternates, run after run:
 ``python -I -S -c pass`` (the floor), the launcher on a cache hit, the pip-installed
 ``kubewarm-exec`` script and ``python -c pass``. Prints median milliseconds and ratios to the
 floor; exits 1 when the launcher's median exceeds ``--limit`` x the floor (default 1.3).
@@ -52,7 +52,7 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=1.3)
     ns = parser.parse_args()
 
-    from kubewarm.engine.launcher import write_launcher
+    from kubewarm.engine.kubeconfig.launcher import write_launcher
 
     work = tempfile.mkdtemp(prefix="kubewarm-bench-")
     try:

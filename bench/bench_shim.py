@@ -191,7 +191,7 @@ def main() -> int:
                 [
                     python,
                     "-c",
-                    "from kubewarm.engine.launcher import write_launcher;"
+                    "from kubewarm.engine.kubeconfig.launcher import write_launcher;"
                     f"print(write_launcher({str(work / 'launcher' / 'kubewarm-exec')!r}))",
                 ],
                 env=env,

@@ -4,7 +4,7 @@ Import budget (held by tests/test_shim_imports.py): the builtins ``os``, ``sys``
 the ``_sha256`` C module — nothing else at load time. No json, re, argparse, subprocess, yaml,
 keyring, platformdirs, datetime, typing or collections; and no other kubewarm module, because
 each extra module costs ~0.2 ms of start-up. Everything beyond a fresh hit is delegated to
-``kubewarm.engine.credentials``, imported only when needed. The public names live on in the
+``kubewarm.engine.cache.credentials``, imported only when needed. The public names live on in the
 modules that say what they hold (``paths``, ``settings``, ``cache_key``, ``entry``,
 ``served``), which re-export them from here.
 
@@ -446,14 +446,14 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help", "--version"):
-        from kubewarm.engine.credentials import usage
+        from kubewarm.engine.cache.credentials import usage
 
         sys.exit(usage(args))
     env = os.environ
     values = load_settings(env)
     key = compute_key(args, env, identity_env_names(values["KUBEWARM_KEY_ENV"]))
     if env.get(BACKGROUND_ENV) == key:
-        from kubewarm.engine.credentials import background_refresh
+        from kubewarm.engine.cache.credentials import background_refresh
 
         sys.exit(background_refresh(args, key, values))
 
@@ -484,7 +484,7 @@ def main(argv: list[str] | None = None) -> None:
                 mark_served(key, digest, identity)
             stale = remaining <= window
             if stale:
-                from kubewarm.engine.credentials import spawn_background_refresh
+                from kubewarm.engine.cache.credentials import spawn_background_refresh
 
                 spawn_background_refresh(args, key)
             if debug_enabled():
@@ -499,7 +499,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             reason = f"expiring (only {remaining:.0f}s left)" if remaining > 0 else "expired"
 
-    from kubewarm.engine.credentials import foreground
+    from kubewarm.engine.cache.credentials import foreground
 
     rejected = entry[4] if entry is not None and reason.startswith("rejected") else ""
     sys.exit(foreground(args, key, values, reason=reason, rejected=rejected, started=started))

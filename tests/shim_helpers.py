@@ -76,7 +76,7 @@ def imports_of_a_hit(env: dict, argv: list[str]) -> set[str]:
     Seeds the cache first, from a fresh parent process."""
     import sys
 
-    from kubewarm.engine.credentials import bootstrap_code
+    from kubewarm.engine.cache.credentials import bootstrap_code
 
     assert run_shim(argv, env, own_parent=True).returncode == 0
     code = bootstrap_code("from kubewarm.engine.hotpath import main;main()")

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from kubewarm.engine import autostart
-from kubewarm.engine.single_instance import lock_path
+from kubewarm.engine.system import autostart
+from kubewarm.engine.system.single_instance import lock_path
 
 from tests.fixtures_core import kill_pid, require
 from tests.fixtures_desktop import wait_until

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from kubewarm.engine import cache_key
+from kubewarm.engine.core import key as cache_key
 
 from tests.fixtures_core import fake_plugin_argv, plugin_runs
 from tests.shim_helpers import exec_info, run_shim, store_files, token_of

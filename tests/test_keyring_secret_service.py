@@ -290,7 +290,7 @@ def test_lean_reader_imports_nothing_heavy(secret_service, kw_env):
     """The Secret Service hit path loads no json, re, socket, struct, keyring or jeepney."""
     key = new_key()
     KeyringStore(kind="secret-service").write(key, credential_blob(300))
-    from kubewarm.engine.credentials import bootstrap_code
+    from kubewarm.engine.cache.credentials import bootstrap_code
 
     code = bootstrap_code(
         "from kubewarm.engine.stores.choice import keyring_reader;"

@@ -36,7 +36,7 @@ def _record(env: dict) -> list[str]:
 
 
 def _stored_token(store) -> str:
-    from kubewarm.engine.entry import decode
+    from kubewarm.engine.core.entry import decode
 
     keys = store.list_keys()
     blob = store.read(keys[0]) if keys else None
@@ -168,8 +168,9 @@ def test_keyring_daemon_killed_mid_run(secret_service, kw_env, plugin_log):
 def test_engine_refresh_writes_what_the_shim_serves(secret_service, kw_env, plugin_log):
     """The tray's path (credentials.refresh, through keyring) and the shim's lean reader agree
     byte for byte."""
-    from kubewarm.engine import credentials, settings
-    from kubewarm.engine.entry import decode
+    from kubewarm.engine.cache import credentials
+    from kubewarm.engine.core import settings
+    from kubewarm.engine.core.entry import decode
 
     env = _env(kw_env, secret_service)
     argv = fake_plugin_argv(log=plugin_log)
@@ -199,7 +200,7 @@ def test_no_token_on_disk_after_a_full_run(secret_service, kw_env, plugin_log, t
         if round_:  # a stale hit: wait until the background refresh has stored a new token
             assert wait_for(lambda s=served: _stored_token(store) not in ("", s), timeout=30)
     assert plugin_runs(plugin_log) == 4
-    from kubewarm.engine.entry import decode
+    from kubewarm.engine.core.entry import decode
 
     for key in store.list_keys():
         tokens.add(token_of(decode(store.read(key)).payload))
@@ -224,7 +225,7 @@ def test_kubectl_end_to_end_with_the_keyring(secret_service, api_server, kw_env,
         assert "kubewarm-test" in result.stdout
     assert plugin_runs(plugin_log) == 1
     assert store_files(env) == []
-    from kubewarm.engine.entry import decode
+    from kubewarm.engine.core.entry import decode
 
     store = KeyringStore(kind="secret-service")
     tokens = {token_of(decode(store.read(key)).payload) for key in store.list_keys()}
@@ -249,7 +250,7 @@ def test_keyring_hit_imports_nothing_heavy(secret_service, kw_env, plugin_log):
     forbidden = {
         "keyring", "jeepney", "secretstorage", "json", "re", "socket", "struct", "typing",
         "collections", "subprocess", "ctypes", "binascii", "hashlib", "argparse", "datetime",
-        "kubewarm.engine.credentials", "kubewarm.engine.stores.keyring_store",
-        "kubewarm.engine.stores.keyring_items", "kubewarm.engine.paths",
+        "kubewarm.engine.cache.credentials", "kubewarm.engine.stores.keyring_store",
+        "kubewarm.engine.stores.keyring_items", "kubewarm.engine.core.paths",
     }  # fmt: skip
     assert names & forbidden == set()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from kubewarm.engine.kubeconfig_edit import render_scalar
-from kubewarm.engine.kubeconfig_inject import inject_text, restore_text
-from kubewarm.engine.launcher import ShimCommand
+from kubewarm.engine.kubeconfig.edit import render_scalar
+from kubewarm.engine.kubeconfig.inject import inject_text, restore_text
+from kubewarm.engine.kubeconfig.launcher import ShimCommand
 
 from tests.kubeconfig_helpers import (
     CORPUS,

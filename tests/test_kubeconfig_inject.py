@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubewarm.engine import kubeconfig_write
-from kubewarm.engine.kubeconfig_inject import InjectError, backup_dir, inject, restore
-from kubewarm.engine.kubeconfig_model import KubeconfigError
+from kubewarm.engine.kubeconfig import write as kubeconfig_write
+from kubewarm.engine.kubeconfig.inject import InjectError, backup_dir, inject, restore
+from kubewarm.engine.kubeconfig.model import KubeconfigError
 
 from tests import kubeconfig_helpers
 from tests.kubeconfig_helpers import (

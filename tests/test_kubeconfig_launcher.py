@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from kubewarm.engine import launcher
+from kubewarm.engine.kubeconfig import launcher
 
 from tests import kubeconfig_helpers
 from tests.fixtures_core import fake_plugin_argv, plugin_runs

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from kubewarm.engine import kubeconfig_files, kubeconfig_model
-from kubewarm.engine.kubeconfig_model import KubeconfigError, load_contexts
+from kubewarm.engine.kubeconfig import files as kubeconfig_files
+from kubewarm.engine.kubeconfig import model as kubeconfig_model
+from kubewarm.engine.kubeconfig.model import KubeconfigError, load_contexts
 
 from tests.fixtures_core import EXEC_API, KUBECTL_VERSIONS, kubectl_path
 from tests.kubeconfig_helpers import CORPUS

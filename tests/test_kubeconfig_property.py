@@ -9,8 +9,8 @@ import re
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kubewarm.engine.kubeconfig_inject import inject_text, restore_text
-from kubewarm.engine.launcher import ShimCommand
+from kubewarm.engine.kubeconfig.inject import inject_text, restore_text
+from kubewarm.engine.kubeconfig.launcher import ShimCommand
 
 SHIMS = [
     ShimCommand("/home/me/.local/share/kubewarm/bin/kubewarm-exec"),

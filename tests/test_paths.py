@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platformdirs
-from kubewarm.engine import paths
+from kubewarm.engine.core import paths
 
 
 def test_lean_dirs_equal_platformdirs(monkeypatch, tmp_path):

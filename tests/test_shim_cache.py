@@ -112,7 +112,7 @@ def test_debug_explains_each_decision_without_secrets(kw_env, plugin_log):
 
 
 def test_long_expired_entries_are_dropped_after_a_miss(kw_env, plugin_log):
-    from kubewarm.engine.entry import Entry
+    from kubewarm.engine.core.entry import Entry
     from kubewarm.engine.stores.file_store import FileStore
 
     (Path(kw_env["KUBEWARM_CACHE_DIR"]) / "housekeeping").unlink()  # due, as if never run

@@ -88,7 +88,7 @@ def test_lock_is_released_when_its_holder_is_killed(kw_env, plugin_log):
 WRITER = r"""
 import sys, time
 sys.path[:0] = [sys.argv[1]]
-from kubewarm.engine.entry import Entry
+from kubewarm.engine.core.entry import Entry
 from kubewarm.engine.stores.file_store import FileStore
 store = FileStore(sys.argv[1])
 i = 0
@@ -100,7 +100,7 @@ while True:
 
 
 def test_kill_minus_nine_during_writes_never_leaves_a_broken_entry(tmp_path):
-    from kubewarm.engine.entry import decode
+    from kubewarm.engine.core.entry import decode
     from kubewarm.engine.stores.file_store import FileStore
 
     directory = tmp_path / "store"

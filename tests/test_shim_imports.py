@@ -29,8 +29,8 @@ FORBIDDEN = {
     "PIL",
     "__future__",
     "json.decoder",
-    "kubewarm.engine.credentials",
-    "kubewarm.engine.plugin",
+    "kubewarm.engine.cache.credentials",
+    "kubewarm.engine.cache.plugin",
 }
 
 
@@ -38,7 +38,7 @@ def test_file_store_hit_imports_nothing_heavy(kw_env, plugin_log):
     names = imports_of_a_hit(kw_env, fake_plugin_argv(log=plugin_log))
     assert "kubewarm.engine.hotpath" in names  # the measurement did see the shim
     assert names & FORBIDDEN == set()
-    assert "kubewarm.engine.credentials" not in names  # it really was a hit
+    assert "kubewarm.engine.cache.credentials" not in names  # it really was a hit
     kubewarm_modules = {n for n in names if n.startswith("kubewarm")}
     assert kubewarm_modules <= {"kubewarm", "kubewarm.engine", "kubewarm.engine.hotpath"}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubewarm.engine import cache_admin
+from kubewarm.engine.cache import admin as cache_admin
 from kubewarm.engine.stores import choice
 
 from tests.fixtures_core import fake_plugin_argv
@@ -121,7 +121,7 @@ def test_housekeeping_runs_at_most_every_interval(cache_env):
 def test_housekeeping_leaves_an_entry_being_written_alone(cache_env):
     """A key listed a moment before its blob lands (the store's write order) is not deleted
     while its writer holds the key's lock."""
-    from kubewarm.engine.locks import hold
+    from kubewarm.engine.core.locks import hold
 
     values = {"KUBEWARM_STORE": cache_env["KUBEWARM_STORE"]}
     store = choice.open_store(values)

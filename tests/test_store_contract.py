@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from kubewarm.engine import cache_admin
-from kubewarm.engine.entry import Entry
+from kubewarm.engine.cache import admin as cache_admin
+from kubewarm.engine.core.entry import Entry
 from kubewarm.engine.stores import StoreUnavailable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,7 +205,7 @@ class TestStoreContract:
         blobs = [credential_blob(12288, marker=c * 13000, now=NOW) for c in "ABC"]
         store.write(key, blobs[0])
         code = (
-            "from kubewarm.engine.locks import hold\n"
+            "from kubewarm.engine.core.locks import hold\n"
             f"blob = credential_blob(12288, marker=sys.argv[2] * 13000, now={NOW})\n"
             "for _ in range(4):\n"
             "    with hold(sys.argv[1]):\n"  # as the engine writes: under the key's lock

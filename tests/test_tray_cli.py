@@ -76,7 +76,7 @@ def test_without_a_display_it_points_to_the_headless_warmer(kw_env):
 
 def test_one_instance_at_a_time(kw_env):
     """The lock the tray and ``--no-icon`` share (fcntl on POSIX, msvcrt on Windows)."""
-    from kubewarm.engine.single_instance import AlreadyRunning, InstanceLock
+    from kubewarm.engine.system.single_instance import AlreadyRunning, InstanceLock
 
     first = InstanceLock().acquire()
     try:

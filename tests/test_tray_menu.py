@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from kubewarm.engine import __version__, autostart
-from kubewarm.engine.warmer import Warmer
+from kubewarm.engine import __version__
+from kubewarm.engine.system import autostart
+from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray.actions import MenuActions
 from kubewarm.tray.menu_model import MenuView, build, find
 
@@ -235,9 +236,13 @@ def test_open_log_uses_the_desktops_default_application(menu, desktop, monkeypat
     opened = tmp_path / "opened.txt"
     apps = home / ".local" / "share" / "applications"
     apps.mkdir(parents=True)
+    # a script, not `sh -c '…'`: xdg-open's generic mode splits Exec on spaces, quotes or not
+    viewer = tmp_path / "viewer.sh"
+    viewer.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    viewer.chmod(0o755)
     (apps / "kwtest-viewer.desktop").write_text(
         "[Desktop Entry]\nType=Application\nName=Test viewer\nMimeType=text/plain;\n"
-        f"Exec=sh -c 'echo \"$1\" > {opened}' sh %f\n"
+        f"Exec={viewer} %f\n"
     )
     (home / ".config" / "mimeapps.list").parent.mkdir(parents=True, exist_ok=True)
     (home / ".config" / "mimeapps.list").write_text(

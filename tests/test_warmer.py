@@ -11,8 +11,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from kubewarm.engine import context_state
-from kubewarm.engine.warmer import Warmer, refresh_lead
+from kubewarm.engine.contexts import state as context_state
+from kubewarm.engine.warmer.warmer import Warmer, refresh_lead
 
 from tests.fixtures_core import FAKE_PLUGIN, fake_plugin_argv
 from tests.shim_helpers import exec_info, run_shim, wait_for

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kubewarm.engine import autostart, events_log, wrapping
-from kubewarm.engine.context_state import short
-from kubewarm.engine.warmer import Warmer
+from kubewarm.engine.contexts.state import short
+from kubewarm.engine.core import events_log
+from kubewarm.engine.kubeconfig import wrapping
+from kubewarm.engine.system import autostart
+from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray.open_path import open_path
 
 

@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
 
 def run(args: list[str]) -> int:
     ns = parser().parse_args(args)
-    from kubewarm.engine.single_instance import AlreadyRunning, InstanceLock
+    from kubewarm.engine.system.single_instance import AlreadyRunning, InstanceLock
 
     try:
         lock = InstanceLock().acquire()

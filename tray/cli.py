@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> None:
         from kubewarm.tray.app import run
 
         sys.exit(run(args[1:]))
-    from kubewarm.engine.cli import main as engine_main
+    from kubewarm.engine.cli.main import main as engine_main
 
     engine_main(args, extra=(register,))
 

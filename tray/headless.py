@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from kubewarm.engine.warmer import Warmer
+from kubewarm.engine.warmer.warmer import Warmer
 
 
 def run_headless() -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from kubewarm.engine.context_state import MISSING, NOT_WRAPPED, REFRESHING, ContextState
+from kubewarm.engine.contexts.state import MISSING, NOT_WRAPPED, REFRESHING, ContextState
 
 
 @dataclass(frozen=True)

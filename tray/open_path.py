@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from kubewarm.engine.paths import neutral_dir
+from kubewarm.engine.core.paths import neutral_dir
 
 
 def opener(path: str) -> list[str] | None:

@@ -12,8 +12,10 @@ import os
 import sys
 import threading
 
-from kubewarm.engine import __version__, autostart, events_log
-from kubewarm.engine.warmer import Warmer
+from kubewarm.engine import __version__
+from kubewarm.engine.core import events_log
+from kubewarm.engine.system import autostart
+from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray import icons
 from kubewarm.tray.actions import MenuActions
 from kubewarm.tray.menu_model import Item, MenuView, build

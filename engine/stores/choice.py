@@ -97,7 +97,7 @@ def read_record() -> Record:
 
 
 def _write_record(record: Record) -> None:
-    from kubewarm.engine.atomic_write import write_atomic
+    from kubewarm.engine.core.atomic_write import write_atomic
 
     os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
     try:
@@ -214,7 +214,7 @@ def decide(setting: str = "auto", announce: bool = True) -> Record:
     chose is kept). Holds a lock so that concurrent first calls agree on one decision; a
     decision another process recorded meanwhile is returned as it is.
     """
-    from kubewarm.engine.locks import hold
+    from kubewarm.engine.core.locks import hold
 
     with hold("store-choice"):
         current = read_record()
@@ -287,7 +287,7 @@ def file_store_location() -> str:
 
 def say(record: Record, setting: str = "auto") -> None:
     """Tell the user, once, which store kubewarm uses and why (stderr and kubewarm's log)."""
-    from kubewarm.engine import events_log
+    from kubewarm.engine.core import events_log
 
     values = {"KUBEWARM_STORE": setting}
     text = "keeping cached credentials in " + explain(values, record)

@@ -64,7 +64,7 @@ class FileStore:
 
     def _write(self, path: str, data: bytes) -> None:
         self._ensure_dir()
-        from kubewarm.engine.atomic_write import write_atomic
+        from kubewarm.engine.core.atomic_write import write_atomic
 
         try:
             write_atomic(path, data, mode=0o600)

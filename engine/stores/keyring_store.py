@@ -231,7 +231,7 @@ class KeyringStore:
 
         if self.kind != WINDOWS and not self.max_units:
             return nullcontext()
-        from kubewarm.engine.locks import hold
+        from kubewarm.engine.core.locks import hold
 
         return hold("keyring-writes")
 
@@ -305,7 +305,7 @@ class KeyringStore:
         return [key for key in raw.decode("ascii", "replace").split("\n") if key]
 
     def _update_index(self, add: str = "", remove: str = "") -> None:
-        from kubewarm.engine.locks import hold
+        from kubewarm.engine.core.locks import hold
 
         with hold("keyring-index"):
             keys = self._index()

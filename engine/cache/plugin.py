@@ -8,7 +8,8 @@ import subprocess
 import sys
 from collections.abc import Mapping
 
-from kubewarm.engine.paths import neutral_dir
+from kubewarm.engine.core.paths import neutral_dir
+from kubewarm.engine.errors import KubewarmError
 
 
 class PluginResult:
@@ -32,7 +33,7 @@ class PluginResult:
         return (f"exit {self.returncode}: {tail}" if tail else f"exit {self.returncode}")[:200]
 
 
-class PluginNotFound(Exception):
+class PluginNotFound(KubewarmError):
     """The plugin's executable does not exist or cannot be run."""
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kubewarm.engine import paths
+from kubewarm.engine.core import paths
 
 
 def lock_dir() -> str:

@@ -12,9 +12,9 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from kubewarm.engine.cache_admin import CachedEntry
-from kubewarm.engine.kubeconfig_model import ContextInfo
-from kubewarm.engine.refresh_target import Target, resolve
+from kubewarm.engine.cache.admin import CachedEntry
+from kubewarm.engine.contexts.target import Target, resolve
+from kubewarm.engine.kubeconfig.model import ContextInfo
 
 WARM, COLD, REFRESHING, FAILED = "warm", "cold", "refreshing", "failed"
 NEEDS_LOGIN, NOT_WRAPPED, MISSING = "needs_login", "not_wrapped", "missing"

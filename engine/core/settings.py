@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from kubewarm.engine import paths
+from kubewarm.engine.core import paths
 from kubewarm.engine.hotpath import DEFAULTS, number
 from kubewarm.engine.hotpath import load_settings as load
 from kubewarm.engine.hotpath import read_settings_file as read_file
@@ -38,7 +38,7 @@ def write_value(name: str, value: str, path: str | None = None) -> None:
         out.append(line)
     if not done:
         out.append(f"{name}={value}")
-    from kubewarm.engine.atomic_write import write_atomic
+    from kubewarm.engine.core.atomic_write import write_atomic
 
     os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
     write_atomic(target, ("\n".join(out) + "\n").encode("utf-8"), mode=0o600)

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kubewarm.engine import events_log, pins, settings
-from kubewarm.engine.context_state import (
+from kubewarm.engine.contexts import pins
+from kubewarm.engine.contexts.state import (
     COLD,
     FAILED,
     MISSING,
@@ -39,7 +39,8 @@ from kubewarm.engine.context_state import (
     static_states,
     summary,
 )
-from kubewarm.engine.refresh_target import Target
+from kubewarm.engine.contexts.target import Target
+from kubewarm.engine.core import events_log, settings
 
 HEARTBEAT_SECONDS = 10.0
 FULL_SYNC_EVERY = 6  # heartbeats between full re-reads even when nothing seems to change
@@ -187,7 +188,7 @@ class Warmer:
     def clear(self, name: str) -> int:
         """Delete the context's cached credentials (every identity of its kubeconfig user);
         a pinned context gets a fresh one right away. Returns how many were deleted."""
-        from kubewarm.engine import cache_admin
+        from kubewarm.engine.cache import admin as cache_admin
 
         with self._lock:
             state = self._states.get(name)
@@ -200,7 +201,7 @@ class Warmer:
 
     def clear_all(self) -> int:
         """Delete every cached credential; pinned contexts are warmed again right away."""
-        from kubewarm.engine import cache_admin
+        from kubewarm.engine.cache import admin as cache_admin
 
         removed = cache_admin.clear(self._values or None)
         self._event(f"cleared all {removed} cached credential(s)")
@@ -214,7 +215,7 @@ class Warmer:
         ``KUBECONFIG`` that kubectl calls recorded (a login item has no ``KUBECONFIG`` from
         the shell's profile); a context defined twice is taken from the first, as kubectl does.
         """
-        from kubewarm.engine import kubeconfig_files
+        from kubewarm.engine.kubeconfig import files as kubeconfig_files
 
         files = kubeconfig_files.resolve(environ=self._environ)
         seen = {f.target for f in files}
@@ -228,8 +229,9 @@ class Warmer:
         return files
 
     def _watched_files(self) -> list[str]:
-        from kubewarm.engine import kubeconfig_files, paths
+        from kubewarm.engine.core import paths
         from kubewarm.engine.hotpath import file_store_dir
+        from kubewarm.engine.kubeconfig import files as kubeconfig_files
 
         files = [f.target for f in kubeconfig_files.resolve(environ=self._environ)]
         extra = [f for f in self._files if f not in files]
@@ -251,7 +253,8 @@ class Warmer:
             self._sync(why)
 
     def _sync(self, why: str) -> None:
-        from kubewarm.engine import cache_admin, kubeconfig_model
+        from kubewarm.engine.cache import admin as cache_admin
+        from kubewarm.engine.kubeconfig import model as kubeconfig_model
         from kubewarm.engine.stores import StoreUnavailable
 
         signature = self._cheap_signature()
@@ -385,13 +388,13 @@ class Warmer:
             self.sync("files changed")
         elif self._beats % FULL_SYNC_EVERY == 0:
             self.sync("")
-            from kubewarm.engine.cache_admin import housekeeping_if_due
+            from kubewarm.engine.cache.admin import housekeeping_if_due
 
             housekeeping_if_due()  # one stat unless due (every few hours); never raises
 
     def _run(self, name: str, forced: bool = False) -> None:
         """One scheduled refresh of pinned context ``name`` (or a forced one from the menu)."""
-        from kubewarm.engine import credentials
+        from kubewarm.engine.cache import credentials
 
         with self._lock:
             target = self._targets.get(name)
@@ -459,7 +462,7 @@ class Warmer:
 
     def _stored_expiry(self, target: Target) -> tuple[float, float] | None:
         """(expires, lifetime) of the valid credential stored under the target's key, or None."""
-        from kubewarm.engine.entry import decode
+        from kubewarm.engine.core.entry import decode
         from kubewarm.engine.stores import StoreUnavailable
         from kubewarm.engine.stores.choice import open_store
 

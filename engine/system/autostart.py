@@ -15,7 +15,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from kubewarm.engine import paths
+from kubewarm.engine.core import paths
+from kubewarm.engine.errors import KubewarmError
 
 LABEL = "dev.kubewarm.tray"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
@@ -23,7 +24,7 @@ APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupAppro
 VALUE_NAME = "kubewarm"
 
 
-class AutostartError(Exception):
+class AutostartError(KubewarmError):
     """The login item could not be changed; the message names the file or registry key."""
 
 
@@ -101,7 +102,7 @@ class XdgAutostart:
         )
 
     def enable(self, command: Sequence[str]) -> None:
-        from kubewarm.engine.atomic_write import write_atomic
+        from kubewarm.engine.core.atomic_write import write_atomic
 
         text = "\n".join(
             [
@@ -180,7 +181,7 @@ class LaunchAgent:
     def enable(self, command: Sequence[str]) -> None:
         import plistlib
 
-        from kubewarm.engine.atomic_write import write_atomic
+        from kubewarm.engine.core.atomic_write import write_atomic
 
         doc = {
             "Label": LABEL,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 
-from kubewarm.engine import paths
+from kubewarm.engine.core import paths
+from kubewarm.engine.errors import KubewarmError
 
 
-class AlreadyRunning(Exception):
+class AlreadyRunning(KubewarmError):
     """Another kubewarm tray or warmer holds the lock; the message says which."""
 
     def __init__(self, pid: int | None, path: str) -> None:

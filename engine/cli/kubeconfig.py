@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from kubewarm.engine.kubeconfig_files import display
+from kubewarm.engine.kubeconfig.files import display
 
 _NO_PLUGIN = "it has no exec plugin"
 
@@ -78,8 +78,8 @@ def _fail(message: str) -> int:
 
 
 def run_inject(ns) -> int:
-    from kubewarm.engine.kubeconfig_inject import InjectError, inject
-    from kubewarm.engine.kubeconfig_model import KubeconfigError
+    from kubewarm.engine.kubeconfig.inject import InjectError, inject
+    from kubewarm.engine.kubeconfig.model import KubeconfigError
 
     try:
         report = inject(ns.kubeconfig, ns.context, ns.user, ns.command, ns.dry_run)
@@ -89,8 +89,8 @@ def run_inject(ns) -> int:
 
 
 def run_restore(ns) -> int:
-    from kubewarm.engine.kubeconfig_inject import InjectError, restore
-    from kubewarm.engine.kubeconfig_model import KubeconfigError
+    from kubewarm.engine.kubeconfig.inject import InjectError, restore
+    from kubewarm.engine.kubeconfig.model import KubeconfigError
 
     try:
         report = restore(ns.kubeconfig, ns.context, ns.user, ns.dry_run)
@@ -152,9 +152,9 @@ def _print_report(report, verb: str) -> int:
 
 
 def run_status(ns) -> int:
-    from kubewarm.engine import kubeconfig_files
-    from kubewarm.engine.context_status import format_table, statuses
-    from kubewarm.engine.kubeconfig_model import KubeconfigError
+    from kubewarm.engine.contexts.status import format_table, statuses
+    from kubewarm.engine.kubeconfig import files as kubeconfig_files
+    from kubewarm.engine.kubeconfig.model import KubeconfigError
 
     files = kubeconfig_files.resolve(ns.kubeconfig)
     try:

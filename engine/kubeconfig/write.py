@@ -15,12 +15,13 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 
-from kubewarm.engine import settings
-from kubewarm.engine.atomic_write import write_atomic
-from kubewarm.engine.kubeconfig_files import KubeconfigPath, display
+from kubewarm.engine.core import settings
+from kubewarm.engine.core.atomic_write import write_atomic
+from kubewarm.engine.errors import KubewarmError
+from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
 
 
-class InjectError(Exception):
+class InjectError(KubewarmError):
     """Inject or restore cannot go ahead; nothing was written. The message says why."""
 
 
@@ -39,7 +40,7 @@ def backups_to_keep(values: Mapping[str, str] | None = None) -> int:
 
 def backup_dir(target: str) -> str:
     """Where backups of kubeconfig ``target`` go (one folder per file)."""
-    from kubewarm.engine.paths import data_dir
+    from kubewarm.engine.core.paths import data_dir
 
     digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()[:10]
     return os.path.join(data_dir(), "kubeconfig-backups", f"{os.path.basename(target)}-{digest}")

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import yaml
-from kubewarm.engine import kubeconfig_files
-from kubewarm.engine.kubeconfig_edit import (
+from kubewarm.engine.kubeconfig import files as kubeconfig_files
+from kubewarm.engine.kubeconfig.edit import (
     Edit,
     Unwrappable,
     apply_edits,
@@ -26,8 +26,9 @@ from kubewarm.engine.kubeconfig_edit import (
     unwrap_edits,
     wrap_edits,
 )
-from kubewarm.engine.kubeconfig_files import KubeconfigPath, display
-from kubewarm.engine.kubeconfig_model import (
+from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
+from kubewarm.engine.kubeconfig.launcher import ShimCommand
+from kubewarm.engine.kubeconfig.model import (
     USER_ENV,
     KubeconfigError,
     ParsedFile,
@@ -37,8 +38,7 @@ from kubewarm.engine.kubeconfig_model import (
     resolve_command,
     shim_prefix,
 )
-from kubewarm.engine.kubeconfig_write import InjectError, backup_dir, backups_to_keep, write_all
-from kubewarm.engine.launcher import ShimCommand
+from kubewarm.engine.kubeconfig.write import InjectError, backup_dir, backups_to_keep, write_all
 
 __all__ = [
     "FilePlan",
@@ -460,7 +460,7 @@ def inject(
     values: Mapping[str, str] | None = None,
 ) -> Report:
     """Wrap exec users (all, or those named) so kubectl runs the shim; repair drift."""
-    from kubewarm.engine.launcher import shim_command
+    from kubewarm.engine.kubeconfig.launcher import shim_command
 
     present, missing = _files(kubeconfig, environ)
     parsed = [parse(f, exact=True) for f in present]

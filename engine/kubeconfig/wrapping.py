@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubewarm.engine.kubeconfig_files import display
+from kubewarm.engine.kubeconfig.files import display
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ def _describe(report, verb: str, past: str, unchanged_state: str) -> Result:
 
 def wrap() -> Result:
     """Wrap every exec-plugin user in the kubeconfig files kubectl would read (inject)."""
-    from kubewarm.engine.kubeconfig_inject import InjectError, inject
-    from kubewarm.engine.kubeconfig_model import KubeconfigError
+    from kubewarm.engine.kubeconfig.inject import InjectError, inject
+    from kubewarm.engine.kubeconfig.model import KubeconfigError
 
     try:
         report = inject()
@@ -68,9 +68,9 @@ def wrap() -> Result:
 
 def restore() -> Result:
     """Give every wrapped user back exactly what it had (restore)."""
-    from kubewarm.engine.kubeconfig_inject import InjectError
-    from kubewarm.engine.kubeconfig_inject import restore as restore_files
-    from kubewarm.engine.kubeconfig_model import KubeconfigError
+    from kubewarm.engine.kubeconfig.inject import InjectError
+    from kubewarm.engine.kubeconfig.inject import restore as restore_files
+    from kubewarm.engine.kubeconfig.model import KubeconfigError
 
     try:
         report = restore_files()

@@ -40,7 +40,8 @@ def _fail(message: str) -> int:
 
 def _known_contexts():
     """(contexts by name, where they were looked for) in the files kubectl would read."""
-    from kubewarm.engine import kubeconfig_files, kubeconfig_model
+    from kubewarm.engine.kubeconfig import files as kubeconfig_files
+    from kubewarm.engine.kubeconfig import model as kubeconfig_model
 
     files = kubeconfig_files.resolve()
     where = ", ".join(kubeconfig_files.display(f.path) for f in files)
@@ -49,8 +50,8 @@ def _known_contexts():
 
 
 def run_pin(ns) -> int:
-    from kubewarm.engine import pins
-    from kubewarm.engine.kubeconfig_model import KubeconfigError
+    from kubewarm.engine.contexts import pins
+    from kubewarm.engine.kubeconfig.model import KubeconfigError
 
     try:
         known, where = _known_contexts()
@@ -88,7 +89,7 @@ def run_pin(ns) -> int:
 
 
 def run_unpin(ns) -> int:
-    from kubewarm.engine import pins
+    from kubewarm.engine.contexts import pins
 
     if not ns.contexts and not ns.all:
         return _fail("name the contexts to unpin, or use --all")
@@ -107,9 +108,11 @@ def run_unpin(ns) -> int:
 
 
 def run_pins(ns) -> int:
-    from kubewarm.engine import cache_admin, pins, settings
-    from kubewarm.engine.context_state import static_states
-    from kubewarm.engine.kubeconfig_model import KubeconfigError
+    from kubewarm.engine.cache import admin as cache_admin
+    from kubewarm.engine.contexts import pins
+    from kubewarm.engine.contexts.state import static_states
+    from kubewarm.engine.core import settings
+    from kubewarm.engine.kubeconfig.model import KubeconfigError
     from kubewarm.engine.stores import StoreUnavailable
 
     values = settings.load()

@@ -14,10 +14,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kubewarm.engine import cache_key, settings
-from kubewarm.engine.cache_admin import format_duration
-from kubewarm.engine.kubeconfig_files import KubeconfigPath, display
-from kubewarm.engine.kubeconfig_model import (
+from kubewarm.engine.cache.admin import format_duration
+from kubewarm.engine.core import key as cache_key
+from kubewarm.engine.core import settings
+from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
+from kubewarm.engine.kubeconfig.model import (
     USER_ENV,
     ContextInfo,
     UserInfo,
@@ -92,7 +93,8 @@ def statuses(
     store=None,
 ) -> list[ContextStatus]:
     """The status of every context in ``files`` (default: the files kubectl would use)."""
-    from kubewarm.engine import kubeconfig_files, kubeconfig_model
+    from kubewarm.engine.kubeconfig import files as kubeconfig_files
+    from kubewarm.engine.kubeconfig import model as kubeconfig_model
 
     files = list(files) if files is not None else kubeconfig_files.resolve(environ=environ)
     contexts = kubeconfig_model.merge_contexts(kubeconfig_model.load(files))
@@ -110,7 +112,7 @@ def _is_exec(context: ContextInfo) -> bool:
 def _entries(values: dict[str, str], store, needed: bool) -> tuple[dict, str]:
     if not needed:
         return {}, ""
-    from kubewarm.engine import cache_admin
+    from kubewarm.engine.cache import admin as cache_admin
     from kubewarm.engine.stores import StoreUnavailable
 
     try:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sys
 
 COMMAND_MODULES = (
-    "kubewarm.engine.cli_kubeconfig",  # inject, restore, status
-    "kubewarm.engine.cli_cache",  # clear, entries
-    "kubewarm.engine.cli_pins",  # pin, unpin, pins
+    "kubewarm.engine.cli.kubeconfig",  # inject, restore, status
+    "kubewarm.engine.cli.cache",  # clear, entries
+    "kubewarm.engine.cli.pins",  # pin, unpin, pins
 )
 
 

@@ -30,7 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import yaml
-from kubewarm.engine.kubeconfig_model import (
+from kubewarm.engine.errors import KubewarmError
+from kubewarm.engine.kubeconfig.model import (
     USER_ENV,
     ParsedFile,
     UserNodes,
@@ -45,7 +46,7 @@ _PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./@%+=~:-]*\Z")
 _YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
 
 
-class Unwrappable(Exception):
+class Unwrappable(KubewarmError):
     """This user's exec block cannot be changed safely; the message says why (user's words)."""
 
 

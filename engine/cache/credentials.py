@@ -13,17 +13,18 @@ import sys
 import time
 from collections.abc import Mapping
 
-from kubewarm.engine import cache_key, debug, events_log, served, settings
-from kubewarm.engine.entry import BadEntry, Entry, decode
-from kubewarm.engine.exec_credential import InvalidCredential, requested_api_version, validate
-from kubewarm.engine.hotpath import timing, write_stdout
-from kubewarm.engine.plugin import (
+from kubewarm.engine.cache.plugin import (
     PluginNotFound,
     PluginResult,
     run_background,
     run_foreground,
     spawn_detached,
 )
+from kubewarm.engine.core import debug, events_log, served, settings
+from kubewarm.engine.core import key as cache_key
+from kubewarm.engine.core.entry import BadEntry, Entry, decode
+from kubewarm.engine.core.exec_credential import InvalidCredential, requested_api_version, validate
+from kubewarm.engine.hotpath import timing, write_stdout
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.choice import open_store
 
@@ -178,7 +179,7 @@ def foreground(
         debug.log(f"key={key[:12]} store unusable ({exc}); running the plugin without caching")
         store, store_name = None, "none"
     identity = served.caller_identity() if "KUBERNETES_EXEC_INFO" in env else ""
-    from kubewarm.engine.locks import hold
+    from kubewarm.engine.core.locks import hold
 
     with hold(key):
         if store is not None:
@@ -251,7 +252,7 @@ def refresh(
         store = open_store(dict(values))
     except StoreUnavailable as exc:
         return Outcome(False, key, f"store unusable: {exc}")
-    from kubewarm.engine.locks import hold
+    from kubewarm.engine.core.locks import hold
 
     with hold(key, blocking=not only_if_stale) as acquired:
         if not acquired:
@@ -282,7 +283,7 @@ def refresh(
 def package_root() -> str:
     """The directory that ``kubewarm``'s subpackages live in (site-packages/kubewarm, or the
     source tree for an editable install, where ``kubewarm.engine`` maps to ``engine/``)."""
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def bootstrap_code(statement: str) -> str:
@@ -337,7 +338,7 @@ def background_refresh(argv: list[str], key: str, values: Mapping[str, str]) -> 
         f"background refresh key={key[:12]} plugin={_plugin_name(argv)}"
         f" ok={outcome.ok} {outcome.reason}"
     )
-    from kubewarm.engine.cache_admin import housekeeping_if_due
+    from kubewarm.engine.cache.admin import housekeeping_if_due
 
     housekeeping_if_due(values)
     return 0 if outcome.ok else 1
@@ -346,11 +347,11 @@ def background_refresh(argv: list[str], key: str, values: Mapping[str, str]) -> 
 def spawn_housekeeping_if_due(values: Mapping[str, str]) -> None:
     """After a miss: drop long-expired entries in a detached process, at most once an hour
     (one stat when not due), so no store grows without bound even without the tray."""
-    from kubewarm.engine.cache_admin import housekeeping_due
+    from kubewarm.engine.cache.admin import housekeeping_due
 
     if not housekeeping_due():
         return
-    statement = "from kubewarm.engine.cache_admin import housekeeping_if_due;housekeeping_if_due()"
+    statement = "from kubewarm.engine.cache.admin import housekeeping_if_due;housekeeping_if_due()"
     try:
         spawn_detached(helper_command(statement), os.environ)
     except OSError as exc:

@@ -12,8 +12,8 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 
-from kubewarm.engine import paths, settings
-from kubewarm.engine.entry import BadEntry, decode
+from kubewarm.engine.core import paths, settings
+from kubewarm.engine.core.entry import BadEntry, decode
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.choice import open_store
 
@@ -172,7 +172,7 @@ def housekeeping(
     Each deletion happens under the key's lock, re-checked: an entry being written right now
     (its key listed a moment before its blob lands) is left alone.
     """
-    from kubewarm.engine.locks import hold
+    from kubewarm.engine.core.locks import hold
 
     store = _store(values, store)
     cutoff = time.time() - grace

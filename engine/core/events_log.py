@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from kubewarm.engine import paths
+from kubewarm.engine.core import paths
 
 MAX_BYTES = 1_000_000
 

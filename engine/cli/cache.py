@@ -74,7 +74,8 @@ def _where(store) -> str:
 
 
 def run_clear(ns) -> int:
-    from kubewarm.engine import cache_admin, settings
+    from kubewarm.engine.cache import admin as cache_admin
+    from kubewarm.engine.core import settings
     from kubewarm.engine.stores.choice import open_store
 
     values = settings.load()
@@ -106,7 +107,8 @@ def run_clear(ns) -> int:
 
 
 def run_entries(ns) -> int:
-    from kubewarm.engine import cache_admin, settings
+    from kubewarm.engine.cache import admin as cache_admin
+    from kubewarm.engine.core import settings
     from kubewarm.engine.stores.choice import open_store
 
     values = settings.load()
@@ -128,7 +130,7 @@ def run_entries(ns) -> int:
 
 
 def run_store(ns) -> int:
-    from kubewarm.engine import settings
+    from kubewarm.engine.core import settings
     from kubewarm.engine.stores import choice
 
     values = settings.load()
@@ -147,7 +149,7 @@ def run_store(ns) -> int:
 
 
 def _source(name: str) -> str:
-    from kubewarm.engine import paths, settings
+    from kubewarm.engine.core import paths, settings
 
     if name in os.environ:
         return "the environment"
@@ -169,7 +171,8 @@ def _show(values: dict[str, str]) -> None:
 
 def _switch(target: str, values: dict[str, str], recheck: bool) -> int:
     """Save KUBEWARM_STORE=target, decide, and empty the store no longer in use."""
-    from kubewarm.engine import cache_admin, settings
+    from kubewarm.engine.cache import admin as cache_admin
+    from kubewarm.engine.core import settings
     from kubewarm.engine.stores import choice
 
     try:

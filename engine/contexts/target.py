@@ -18,10 +18,10 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from kubewarm.engine import cache_key
-from kubewarm.engine.cache_admin import CachedEntry
-from kubewarm.engine.credentials import RECIPE_EXTRA_ENV
-from kubewarm.engine.kubeconfig_model import ContextInfo, plugin_invocation
+from kubewarm.engine.cache.admin import CachedEntry
+from kubewarm.engine.cache.credentials import RECIPE_EXTRA_ENV
+from kubewarm.engine.core import key as cache_key
+from kubewarm.engine.kubeconfig.model import ContextInfo, plugin_invocation
 
 EXEC_INFO_ENV = "KUBERNETES_EXEC_INFO"
 
@@ -94,7 +94,7 @@ def _refresh_values(values: Mapping[str, str], recorded_env: Mapping[str, str]) 
 def last_served() -> dict[str, float]:
     """When kubectl was last served each key (by its first 32 hex digits), from the shim's
     served markers (``<cache>/served/<key32>-<pid>``, touched on every answer to kubectl)."""
-    from kubewarm.engine.served import marker_dir
+    from kubewarm.engine.core.served import marker_dir
 
     result: dict[str, float] = {}
     try:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import yaml
-from kubewarm.engine.kubeconfig_files import KubeconfigPath, display
+from kubewarm.engine.errors import KubewarmError
+from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
 
 USER_ENV = "KUBEWARM_USER"
 SHIM_NAMES = ("kubewarm-exec", "kubewarm")
@@ -32,7 +33,7 @@ _NOT_STRINGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.or
 _TRUE = ("true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON")
 
 
-class KubeconfigError(Exception):
+class KubeconfigError(KubewarmError):
     """A kubeconfig kubewarm cannot use; the message names the file and, when known, the line."""
 
     def __init__(self, path: str, message: str, line: int | None = None) -> None:
@@ -580,7 +581,7 @@ def load_contexts(
     paths: Sequence[KubeconfigPath] | Sequence[str] | None = None,
 ) -> list[ContextInfo]:
     """The contexts of the given files (default: the files kubectl would use)."""
-    from kubewarm.engine import kubeconfig_files
+    from kubewarm.engine.kubeconfig import files as kubeconfig_files
 
     if paths is None:
         files = kubeconfig_files.resolve()

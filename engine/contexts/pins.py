@@ -12,12 +12,13 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 
-from kubewarm.engine import paths, settings
+from kubewarm.engine.core import paths, settings
+from kubewarm.engine.errors import KubewarmError
 
 SETTING = "KUBEWARM_PINS"
 
 
-class PinsError(Exception):
+class PinsError(KubewarmError):
     """The pins cannot be read or changed; the message names the file or variable."""
 
 
@@ -53,7 +54,7 @@ def _check_writable() -> None:
 
 def _update(change) -> list[str]:
     """Apply ``change(current) -> new`` to the pins in the settings file, under a lock."""
-    from kubewarm.engine.locks import hold
+    from kubewarm.engine.core.locks import hold
 
     _check_writable()
     with hold("settings-file"):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from kubewarm.engine.errors import KubewarmError
+
 API_VERSIONS = ("client.authentication.k8s.io/v1beta1", "client.authentication.k8s.io/v1")
 
 
-class InvalidCredential(ValueError):
+class InvalidCredential(KubewarmError, ValueError):
     """The plugin's output cannot be served; the message says why (never echoing a secret)."""
 
 

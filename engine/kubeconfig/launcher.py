@@ -21,7 +21,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from kubewarm.engine import paths
+from kubewarm.engine.core import paths
 
 NAME = "kubewarm-exec"
 _SHEBANG_MAX = 127  # Linux before 5.1 cut longer shebang lines; macOS allows 512
@@ -105,8 +105,8 @@ def launcher_text(python: str, package_root: str, site_dirs: list[str]) -> str:
 def write_launcher(path: str | None = None, python: str | None = None) -> str:
     """Write (or refresh) the launcher; returns its absolute path. Unchanged files are left
     alone, so a kubeconfig pointing at it never sees a half-written script."""
-    from kubewarm.engine.atomic_write import write_atomic
-    from kubewarm.engine.credentials import package_root
+    from kubewarm.engine.cache.credentials import package_root
+    from kubewarm.engine.core.atomic_write import write_atomic
 
     target = os.path.abspath(path or default_path())
     interpreter = os.path.abspath(python or sys.executable)
@@ -140,7 +140,7 @@ def windows_command() -> str:
 def shim_command(override: str | None = None, write: bool = True) -> ShimCommand:
     """The command ``kubewarm inject`` writes: ``override`` (``--command``), else the launcher
     (written now unless ``write`` is false), else on Windows ``kubewarm.exe exec``."""
-    from kubewarm.engine.kubeconfig_model import has_separator, is_shim_command, shim_prefix
+    from kubewarm.engine.kubeconfig.model import has_separator, is_shim_command, shim_prefix
 
     if override:
         if not is_shim_command(override):

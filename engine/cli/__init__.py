@@ -1,0 +1,1 @@
+"""The command line: parsing, and all text formatting of use-case results."""

@@ -1,0 +1,1 @@
+"""The operating system's side: the login item, one instance per user."""

@@ -1,0 +1,1 @@
+"""Keeping pinned contexts warm in the background."""
