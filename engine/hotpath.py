@@ -143,15 +143,49 @@ def load_settings(environ=None) -> dict[str, str]:
     return values
 
 
+# name -> (lowest, highest) accepted; anything else (a typo, inf, 1e308, NaN) means the default.
+RANGES: dict[str, tuple[float, float]] = {
+    "KUBEWARM_REFRESH_WINDOW": (0.0, 1.0),
+    "KUBEWARM_MARGIN_SECONDS": (0.0, 30 * 86400.0),
+    "KUBEWARM_MARGIN_FRACTION": (0.0, 1.0),
+    "KUBEWARM_DEFAULT_TTL": (1.0, 30 * 86400.0),
+    "KUBEWARM_REFRESH_TIMEOUT": (1.0, 86400.0),
+    "KUBEWARM_BACKUPS": (0.0, 1000.0),
+}
+_warned: set[str] = set()
+
+
 def number(values: dict[str, str], name: str) -> float:
-    """A numeric setting; a malformed or negative value falls back to its default."""
+    """A numeric setting. A malformed, non-finite or out-of-range value falls back to its
+    default, with one stderr line per process naming the setting (kubectl shows it)."""
+    raw = values.get(name, "")
+    low, high = RANGES.get(name, (0.0, 1e9))
     try:
-        result = float(values.get(name, ""))
+        result = float(raw)
     except ValueError:
         result = -1.0
-    if result < 0 or result != result:  # negative or NaN
-        result = float(DEFAULTS[name][0])
-    return result
+    if low <= result <= high:  # False for NaN and infinities too
+        return result
+    default = DEFAULTS[name][0]
+    if name not in _warned:
+        _warned.add(name)
+        _stderr(
+            f"kubewarm: {name}={raw!r} is not a number from {low:g} to {high:g};"
+            f" using the default {default}\n"
+        )
+    return float(default)
+
+
+def _stderr(text: str) -> None:
+    """Write to stderr if there is one (``pythonw`` has none); never raises."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def debug_enabled() -> bool:
@@ -167,16 +201,12 @@ def debug_enabled() -> bool:
 def debug_log(message: str) -> None:
     """Write ``kubewarm: message`` to stderr when debugging is on. Never pass a secret."""
     if debug_enabled():
-        try:
-            sys.stderr.write("kubewarm: " + message + "\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
+        _stderr("kubewarm: " + message + "\n")
 
 
 # --- the cache key ------------------------------------------------------------------------
 
-KEY_VERSION = "kubewarm-key-v1"
+KEY_VERSION = "kubewarm-key-v2"
 
 IDENTITY_ENV: tuple[str, ...] = (
     "KUBEWARM_USER",
@@ -200,7 +230,24 @@ IDENTITY_ENV: tuple[str, ...] = (
     "AZURE_CONFIG_DIR",
     "AZURE_CLIENT_ID",
     "AZURE_TENANT_ID",
+    # added in key v2: each selects whose token a plugin mints (see the README's list)
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT",
+    "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
+    "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE",
+    "AAD_LOGIN_METHOD",
+    "AAD_SERVICE_PRINCIPAL_CLIENT_ID",
+    "AAD_SERVICE_PRINCIPAL_CLIENT_CERTIFICATE",
+    "AAD_USER_PRINCIPAL_NAME",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
 )
+# Set by `kubewarm inject` in a wrapped user's exec.env: the names of that user's own exec.env
+# variables (kubectl puts them in the plugin's environment, where the shim cannot tell them
+# from the shell's), so each of them is part of the key too.
+EXEC_ENV_NAMES = "KUBEWARM_EXEC_ENV"
 
 _INTERACTIVE_TRUE = '"interactive":true}'
 _INTERACTIVE_FALSE = '"interactive":false}'
@@ -230,11 +277,13 @@ def normalize_exec_info(info: str) -> str:
 
 def compute_key(argv: list[str], env, names: tuple[str, ...]) -> str:
     """The hex cache key: SHA-256 over the length-prefixed plugin argv, the value (or absence)
-    of every identity variable, and the normalised ``KUBERNETES_EXEC_INFO`` (requested
-    apiVersion, and the cluster's server and CA with ``provideClusterInfo``)."""
+    of every identity variable (``names`` and those ``KUBEWARM_EXEC_ENV`` declares), and the
+    normalised ``KUBERNETES_EXEC_INFO`` (requested apiVersion, and the cluster's server and CA
+    with ``provideClusterInfo``)."""
+    declared = [n.strip() for n in env.get(EXEC_ENV_NAMES, "").split(",") if n.strip()]
     parts = [KEY_VERSION, str(len(argv))]
     parts.extend(argv)
-    for name in sorted(set(names)):
+    for name in sorted({*names, *declared}):
         value = env.get(name)
         parts.append(name)
         parts.append("\x00unset" if value is None else "=" + value)
@@ -406,12 +455,15 @@ def was_served(key: str, digest: str, identity: str) -> bool:
 
 
 def mark_served(key: str, digest: str, identity: str) -> None:
-    """Record that the calling process got the credential with ``digest``; never fails."""
+    """Record that the calling process got the credential with ``digest``. Never fails: it
+    runs after kubectl got its credential (a full disk must not change the exit status), and
+    never follows a symlink planted in place of a marker."""
     path = _marker_path(key, identity)
     data = (digest[:32] + " " + identity).encode("utf-8", "surrogateescape")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     for _ in range(2):
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(path, flags, 0o600)
         except FileNotFoundError:
             try:
                 os.makedirs(marker_dir(), mode=0o700, exist_ok=True)
@@ -422,6 +474,8 @@ def mark_served(key: str, digest: str, identity: str) -> None:
             return
         try:
             os.write(fd, data)
+        except OSError:  # disk full: a marker is a hint, the credential is already out
+            pass
         finally:
             os.close(fd)
         return
@@ -480,13 +534,17 @@ def main(argv: list[str] | None = None) -> None:
             reason = "rejected (same process asked again for the credential it was served)"
         elif remaining > margin:
             write_stdout(payload)
+            # kubectl has its credential: nothing from here on may change the exit status
             if identity:
                 mark_served(key, digest, identity)
             stale = remaining <= window
             if stale:
-                from kubewarm.engine.cache.credentials import spawn_background_refresh
+                try:
+                    from kubewarm.engine.cache.credentials import spawn_background_refresh
 
-                spawn_background_refresh(args, key)
+                    spawn_background_refresh(args, key)
+                except Exception as exc:
+                    debug_log(f"key={key[:12]} no background refresh: {exc}")
             if debug_enabled():
                 debug_log(
                     f"key={key[:12]} {'stale, refreshing in background' if stale else 'hit'}"

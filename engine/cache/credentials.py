@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 
 from kubewarm.engine.cache.plugin import (
+    CACHE_LIMIT,
     PluginNotFound,
     PluginResult,
     run_background,
@@ -201,6 +202,12 @@ def foreground(
         except PluginNotFound as exc:
             print(f"kubewarm: {exc}", file=sys.stderr)
             return 127
+        if result.passed_through:
+            debug.log(
+                f"key={key[:12]} plugin {_plugin_name(argv)} printed more than"
+                f" {CACHE_LIMIT} bytes: passed through to kubectl, nothing cached"
+            )
+            return result.returncode
         if result.returncode != 0:
             _emit(result.stdout)
             debug.log(
@@ -215,10 +222,14 @@ def foreground(
             return 1
         problem = _save(store, key, entry, _recipe(argv, env, names, entry, store_name))
         _emit(entry.payload)
+        # kubectl has its credential: nothing from here on may change the exit status
         if identity:
             served.mark(key, entry.digest, identity)
-    served.prune()
-    spawn_housekeeping_if_due(values)
+    try:
+        served.prune()
+        spawn_housekeeping_if_due(values)
+    except Exception as exc:  # a full disk, say: the next miss tries again
+        debug.log(f"housekeeping skipped: {exc}")
     if problem:
         debug.log(f"key={key[:12]} not cached: {problem}")
     else:
@@ -270,6 +281,8 @@ def refresh(
         if result.returncode != 0 or result.timed_out:
             reason = result.reason()
             return Outcome(False, key, reason, needs_login=looks_like_login_needed(reason))
+        if len(result.stdout) > CACHE_LIMIT:
+            return Outcome(False, key, f"plugin printed more than {CACHE_LIMIT} bytes; not cached")
         try:
             entry = _check_output(argv, env, result, values)
         except InvalidCredential as exc:
