@@ -515,6 +515,10 @@ def main(argv: list[str] | None = None) -> None:
     reason = "miss"
     store_name = "?"
     try:
+        try:  # markers, locks and the store record live there: someone else's means no cache
+            check_private_dir(cache_dir())
+        except FileNotFoundError:
+            pass
         store_name, read = lean_reader(values)
         blob = read(key)
         if blob is not None:

@@ -21,10 +21,11 @@ from kubewarm.engine.cache.plugin import (
     run_foreground,
     spawn_detached,
 )
-from kubewarm.engine.core import debug, events_log, served, settings
+from kubewarm.engine.core import debug, events_log, paths, served, settings
 from kubewarm.engine.core import key as cache_key
 from kubewarm.engine.core.entry import BadEntry, Entry, decode
 from kubewarm.engine.core.exec_credential import InvalidCredential, requested_api_version, validate
+from kubewarm.engine.core.safe_files import UnsafePath, private_dir
 from kubewarm.engine.hotpath import timing, write_stdout
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.choice import open_store
@@ -90,6 +91,13 @@ def usage(args: list[str]) -> int:
         file=sys.stdout if args else sys.stderr,
     )
     return 0 if args else 2
+
+
+def _open_safe_store(values: Mapping[str, str]):
+    """The store, once kubewarm's cache folder (markers, locks, the store record) is known to
+    be the user's alone; raises UnsafePath or StoreUnavailable."""
+    private_dir(paths.cache_dir())
+    return open_store(dict(values))
 
 
 def _read_entry(store, key: str) -> Entry | None:
@@ -174,12 +182,15 @@ def foreground(
     env = os.environ
     names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
     try:
-        store = open_store(dict(values))
+        store = _open_safe_store(values)
         store_name = store.name
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, UnsafePath) as exc:
         debug.log(f"key={key[:12]} store unusable ({exc}); running the plugin without caching")
         store, store_name = None, "none"
-    identity = served.caller_identity() if "KUBERNETES_EXEC_INFO" in env else ""
+    # no store: nothing will be served from the cache, so there is no rejection to spot later
+    # (and the cache folder may not be ours to write to)
+    watch = store is not None and "KUBERNETES_EXEC_INFO" in env
+    identity = served.caller_identity() if watch else ""
     from kubewarm.engine.core.locks import hold
 
     with hold(key):
@@ -226,8 +237,9 @@ def foreground(
         if identity:
             served.mark(key, entry.digest, identity)
     try:
-        served.prune()
-        spawn_housekeeping_if_due(values)
+        if store is not None:
+            served.prune()
+            spawn_housekeeping_if_due(values)
     except Exception as exc:  # a full disk, say: the next miss tries again
         debug.log(f"housekeeping skipped: {exc}")
     if problem:
@@ -260,8 +272,8 @@ def refresh(
     if timeout is None:
         timeout = settings.number(dict(values), "KUBEWARM_REFRESH_TIMEOUT")
     try:
-        store = open_store(dict(values))
-    except StoreUnavailable as exc:
+        store = _open_safe_store(values)
+    except (StoreUnavailable, UnsafePath) as exc:
         return Outcome(False, key, f"store unusable: {exc}")
     from kubewarm.engine.core.locks import hold
 
