@@ -403,14 +403,61 @@ def recorded_store() -> str:
         return ""
 
 
+def uses_file_store(values: dict[str, str]) -> bool:
+    """Whether the settings (and the recorded ``auto`` choice) say the file store."""
+    wanted = values.get("KUBEWARM_STORE", "auto").strip().lower() or "auto"
+    return wanted == "file" or (wanted == "auto" and recorded_store() == "file")
+
+
 def lean_reader(values: dict[str, str]):
     """(store name, read function) for the hit path; the file store without another import."""
-    wanted = values.get("KUBEWARM_STORE", "auto").strip().lower() or "auto"
-    if wanted == "file" or (wanted == "auto" and recorded_store() == "file"):
+    if uses_file_store(values):
         return "file", read_file_entry
+    stalled = keyring_stalled()
+    if stalled:
+        raise _store_unavailable(stalled)
     from kubewarm.engine.stores.choice import lean_reader as chosen
 
     return chosen(values)
+
+
+# --- a keyring that stopped answering ------------------------------------------------------
+# Every kubectl call is a new process, so a Secret Service that accepts connections but never
+# answers would cost each of them the reader's timeout. The first process that times out
+# leaves a stamp; for KEYRING_PAUSE seconds after it, every process skips the keyring (the
+# plugin runs, nothing is cached), then the next one tries again.
+
+KEYRING_PAUSE = 60.0
+
+
+def _stall_stamp() -> str:
+    return os.path.join(cache_dir(), "keyring-stalled")
+
+
+def keyring_stalled() -> str:
+    """Why the keyring is being skipped now ('' when it is not): one stat."""
+    try:
+        since = time.time() - os.stat(_stall_stamp()).st_mtime
+    except OSError:
+        return ""
+    if -5.0 < since < KEYRING_PAUSE:  # a stamp from the future (clock set back) is stale
+        return f"the keyring did not answer {since:.0f}s ago; skipping it for {KEYRING_PAUSE:.0f}s"
+    return ""
+
+
+def mark_keyring_stalled() -> None:
+    """Leave the stamp (a symlink in its place is never followed); never raises."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(_stall_stamp(), flags, 0o600)
+    except OSError:
+        return
+    try:
+        os.utime(fd if os.utime in os.supports_fd else _stall_stamp())
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # --- served markers: spotting a token the API server rejected ------------------------------

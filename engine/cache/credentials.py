@@ -26,11 +26,19 @@ from kubewarm.engine.core import key as cache_key
 from kubewarm.engine.core.entry import BadEntry, Entry, decode
 from kubewarm.engine.core.exec_credential import InvalidCredential, requested_api_version, validate
 from kubewarm.engine.core.safe_files import UnsafePath, private_dir
-from kubewarm.engine.hotpath import timing, write_stdout
+from kubewarm.engine.hotpath import (
+    keyring_stalled,
+    mark_keyring_stalled,
+    timing,
+    uses_file_store,
+    write_stdout,
+)
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.choice import open_store
 
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
+# A store call that fails after this long was waiting on a daemon that stopped answering.
+STALL_SECONDS = 1.0
 RECIPE_EXTRA_ENV = ("PATH", "KUBECONFIG", "HOME")
 
 
@@ -95,9 +103,20 @@ def usage(args: list[str]) -> int:
 
 def _open_safe_store(values: Mapping[str, str]):
     """The store, once kubewarm's cache folder (markers, locks, the store record) is known to
-    be the user's alone; raises UnsafePath or StoreUnavailable."""
+    be the user's alone and unless the keyring stopped answering a moment ago; raises
+    UnsafePath or StoreUnavailable."""
     private_dir(paths.cache_dir())
-    return open_store(dict(values))
+    if not uses_file_store(dict(values)):
+        stalled = keyring_stalled()
+        if stalled:
+            raise StoreUnavailable(stalled)
+    started = time.monotonic()
+    try:
+        return open_store(dict(values))
+    except StoreUnavailable:
+        if time.monotonic() - started > STALL_SECONDS:  # keyring's own probe hung on the bus
+            mark_keyring_stalled()
+        raise
 
 
 def _read_entry(store, key: str) -> Entry | None:
@@ -154,13 +173,17 @@ def _check_output(
 
 
 def _save(store, key: str, entry: Entry, recipe: bytes) -> str:
-    """Store entry and recipe; returns '' or why it could not be stored (never fatal)."""
+    """Store entry and recipe; returns '' or why it could not be stored (never fatal). A
+    keyring write that failed slowly (a daemon that stopped answering) pauses the keyring."""
     if store is None:
         return "no usable store"
+    started = time.monotonic()
     try:
         store.write(key, entry.encode())
         store.write_meta(key, recipe)
     except (StoreUnavailable, OSError) as exc:
+        if store.name != "file" and time.monotonic() - started > STALL_SECONDS:
+            mark_keyring_stalled()
         return str(exc)
     return ""
 

@@ -15,6 +15,7 @@ cannot handle (no bus, no daemon, locked collection, ambiguous or unknown layout
 import _socket
 import os
 
+from kubewarm.engine.hotpath import mark_keyring_stalled
 from kubewarm.engine.stores import StoreUnavailable
 
 SECRETS = "org.freedesktop.secrets"
@@ -402,6 +403,8 @@ class SecretServiceReader:
             bus.flush()
         except OSError as exc:
             self.close()
+            if isinstance(exc, TimeoutError):
+                mark_keyring_stalled()
             raise StoreUnavailable(f"cannot talk to the session bus ({exc})") from None
 
     def _collection_call(self, bus: Bus, preferred_only: bool = False) -> tuple[int, str]:
@@ -428,6 +431,7 @@ class SecretServiceReader:
         except (OSError, ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError) as exc:
             self.close()
             if isinstance(exc, TimeoutError):
+                mark_keyring_stalled()  # later kubectl calls skip it for a while
                 raise StoreUnavailable("the Secret Service did not answer in time") from None
             raise StoreUnavailable(
                 f"unexpected Secret Service reply ({type(exc).__name__})"
