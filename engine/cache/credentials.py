@@ -26,7 +26,7 @@ from kubewarm.engine.core.entry import BadEntry, Entry, decode
 from kubewarm.engine.core.exec_credential import InvalidCredential, requested_api_version, validate
 from kubewarm.engine.hotpath import timing, write_stdout
 from kubewarm.engine.stores import StoreUnavailable
-from kubewarm.engine.stores.choice import open_store
+from kubewarm.engine.stores.choice import choose
 
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
 RECIPE_EXTRA_ENV = ("PATH", "KUBECONFIG", "HOME")
@@ -173,7 +173,7 @@ def foreground(
     env = os.environ
     names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
     try:
-        store = open_store(dict(values))
+        store = _open_store(values)
         store_name = store.name
     except StoreUnavailable as exc:
         debug.log(f"key={key[:12]} store unusable ({exc}); running the plugin without caching")
@@ -249,7 +249,7 @@ def refresh(
     if timeout is None:
         timeout = settings.number(dict(values), "KUBEWARM_REFRESH_TIMEOUT")
     try:
-        store = open_store(dict(values))
+        store = _open_store(values)
     except StoreUnavailable as exc:
         return Outcome(False, key, f"store unusable: {exc}")
     from kubewarm.engine.core.locks import hold
@@ -356,6 +356,18 @@ def spawn_housekeeping_if_due(values: Mapping[str, str]) -> None:
         spawn_detached(helper_command(statement), os.environ)
     except OSError as exc:
         debug.log(f"could not start housekeeping: {exc}")
+
+
+def _open_store(values: Mapping[str, str]):
+    """The store in use; the call that chose it tells the user which and why, on stderr."""
+    store, news = choose(dict(values))
+    if news:
+        try:
+            sys.stderr.write(f"kubewarm: {news}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+    return store
 
 
 def _emit(data: bytes) -> None:
