@@ -1,5 +1,6 @@
 """Looking after the cache in whichever store holds it: list entries, clear them, drop expired
-ones (the CLI's ``entries``/``clear``/``status`` and the tray). Never shows a secret.
+ones (the CLI's ``entries``/``clear``/``status`` and the tray). Returns data; ``engine.cli.text``
+words it. Never shows a secret.
 
 Every function takes the settings ``values`` (default: ``settings.load()``) and optionally a
 ``store`` to work on instead of the configured one.
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from kubewarm.engine.core import paths, settings
 from kubewarm.engine.core.entry import BadEntry, decode
 from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.stores.base import Store
 from kubewarm.engine.stores.choice import open_store
 
 HOUSEKEEPING_GRACE = 3600.0  # an entry expired this long ago is deleted
@@ -57,11 +59,11 @@ def _values(values: Mapping[str, str] | None) -> dict[str, str]:
     return dict(values) if values is not None else settings.load()
 
 
-def _store(values: Mapping[str, str] | None, store):
+def _store(values: Mapping[str, str] | None, store: Store | None) -> Store:
     return store if store is not None else open_store(_values(values))
 
 
-def _recipe(store, key: str) -> dict:
+def _recipe(store: Store, key: str) -> dict:
     try:
         raw = store.read_meta(key)
         doc = json.loads(raw) if raw else {}
@@ -70,7 +72,9 @@ def _recipe(store, key: str) -> dict:
     return doc if isinstance(doc, dict) else {}
 
 
-def list_entries(values: Mapping[str, str] | None = None, store=None) -> list[CachedEntry]:
+def list_entries(
+    values: Mapping[str, str] | None = None, store: Store | None = None
+) -> list[CachedEntry]:
     """Every entry in the store (expired and broken ones flagged ``valid=False``), sorted by
     user, then plugin. Raises StoreUnavailable when the store cannot be read at all."""
     store = _store(values, store)
@@ -95,7 +99,7 @@ def list_entries(values: Mapping[str, str] | None = None, store=None) -> list[Ca
 
 
 def recipes_for_user(
-    user: str, values: Mapping[str, str] | None = None, store=None
+    user: str, values: Mapping[str, str] | None = None, store: Store | None = None
 ) -> list[CachedEntry]:
     """Entries recorded for kubeconfig user ``user`` (``KUBEWARM_USER``), newest first."""
     found = [e for e in list_entries(values, store) if e.user == user and e.recipe.get("argv")]
@@ -129,7 +133,7 @@ def clear(
     *,
     keys: Iterable[str] | None = None,
     users: Iterable[str] | None = None,
-    store=None,
+    store: Store | None = None,
 ) -> int:
     """Delete every entry, or those whose key starts with one of ``keys`` or whose kubeconfig
     user is one of ``users``; entry and metadata both go. Returns how many were deleted."""
@@ -148,7 +152,7 @@ def clear(
     return removed
 
 
-def leftover_file_store(values: Mapping[str, str] | None = None):
+def leftover_file_store(values: Mapping[str, str] | None = None) -> Store | None:
     """The file store, when it holds entries but the keyring is the store in use (left from
     before a switch to the keyring): they should go. None otherwise."""
     from kubewarm.engine.stores.file_store import FileStore
@@ -164,7 +168,9 @@ def leftover_file_store(values: Mapping[str, str] | None = None):
 
 
 def housekeeping(
-    values: Mapping[str, str] | None = None, grace: float = HOUSEKEEPING_GRACE, store=None
+    values: Mapping[str, str] | None = None,
+    grace: float = HOUSEKEEPING_GRACE,
+    store: Store | None = None,
 ) -> int:
     """Delete entries that expired more than ``grace`` seconds ago, broken ones, and keys left
     without an entry. Returns how many were deleted.
@@ -221,47 +227,3 @@ def housekeeping_if_due(
         return housekeeping(values)
     except (StoreUnavailable, OSError):
         return 0
-
-
-def describe_expiry(entry: CachedEntry, now: float | None = None) -> str:
-    """'in 12m', 'expired 3m ago', 'unreadable' — for listings."""
-    if not entry.expires:
-        return "unreadable"
-    left = entry.remaining(now)
-    text = format_duration(abs(left))
-    when = time.strftime("%H:%M:%S", time.localtime(entry.expires))
-    suffix = "" if entry.explicit else ", default TTL"
-    return f"in {text} ({when}{suffix})" if left > 0 else f"expired {text} ago ({when})"
-
-
-def format_duration(seconds: float) -> str:
-    """'45s', '12m05s', '2h03m', '1d4h' (negative counts as 0)."""
-    seconds = max(int(seconds), 0)
-    if seconds >= 86400:
-        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
-
-
-def format_entries(entries: list[CachedEntry], now: float | None = None) -> list[str]:
-    """A table (one line per entry) for ``kubewarm entries`` and ``kubewarm status``:
-    user, plugin, cluster, expiry, store, key prefix. Never the credential."""
-    rows = [("USER", "PLUGIN", "CLUSTER", "EXPIRES", "STORE", "KEY")]
-    for e in entries:
-        rows.append(
-            (
-                e.user or "-",
-                e.plugin or "-",
-                e.cluster or "-",
-                describe_expiry(e, now),
-                e.store,
-                e.key[:12],
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]

@@ -34,7 +34,7 @@ from kubewarm.engine.hotpath import (
     write_stdout,
 )
 from kubewarm.engine.stores import StoreUnavailable
-from kubewarm.engine.stores.choice import open_store
+from kubewarm.engine.stores.choice import choose
 
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
 # A store call that fails after this long was waiting on a daemon that stopped answering.
@@ -112,7 +112,7 @@ def _open_safe_store(values: Mapping[str, str]):
             raise StoreUnavailable(stalled)
     started = time.monotonic()
     try:
-        return open_store(dict(values))
+        return _open_store(values)
     except StoreUnavailable:
         if time.monotonic() - started > STALL_SECONDS:  # keyring's own probe hung on the bus
             mark_keyring_stalled()
@@ -404,6 +404,18 @@ def spawn_housekeeping_if_due(values: Mapping[str, str]) -> None:
         spawn_detached(helper_command(statement), os.environ)
     except OSError as exc:
         debug.log(f"could not start housekeeping: {exc}")
+
+
+def _open_store(values: Mapping[str, str]):
+    """The store in use; the call that chose it tells the user which and why, on stderr."""
+    store, news = choose(dict(values))
+    if news:
+        try:
+            sys.stderr.write(f"kubewarm: {news}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+    return store
 
 
 def _emit(data: bytes) -> None:
