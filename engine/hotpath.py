@@ -1,8 +1,9 @@
 """The shim's hit path, in one module: every kubectl call pays for what this file loads.
 
 Import budget (held by tests/test_shim_imports.py): the builtins ``os``, ``sys``, ``time`` and
-the ``_sha256`` C module — nothing else at load time. No json, re, argparse, subprocess, yaml,
-keyring, platformdirs, datetime, typing or collections; and no other kubewarm module, because
+the ``_sha256`` C module (``_sha2`` from Python 3.12) — nothing else at load time. No json, re,
+argparse, subprocess, yaml, keyring, platformdirs, datetime, typing or collections; and no
+other kubewarm module (but ``errors`` when raising), because
 each extra module costs ~0.2 ms of start-up. Everything beyond a fresh hit is delegated to
 ``kubewarm.engine.cache.credentials``, imported only when needed. The public names live on in the
 modules that say what they hold (``paths``, ``settings``, ``cache_key``, ``entry``,
@@ -21,8 +22,11 @@ import time
 
 try:  # the C module alone: hashlib would also load OpenSSL (~4 ms)
     from _sha256 import sha256
-except ImportError:  # pragma: no cover - interpreters built without it
-    from hashlib import sha256
+except ImportError:  # Python 3.12 merged it into _sha2
+    try:
+        from _sha2 import sha256
+    except ImportError:  # pragma: no cover - interpreters built without either
+        from hashlib import sha256
 
 APP = "kubewarm"
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"

@@ -77,3 +77,20 @@ def test_created_folders_are_private(kw_env, plugin_log):
     for folder in [cache, *[p for p in cache.rglob("*") if p.is_dir()]]:
         assert folder.stat().st_mode & 0o077 == 0, f"{folder} is {oct(folder.stat().st_mode)}"
     assert os.path.isdir(cache / "credentials")
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["other:os:abort", "other:antigravity:x", "other:keyring.core:get_password", "a:b", "other:"],
+)
+def test_store_record_accepts_only_known_backends(kw_env, plugin_log, backend):
+    """A store record another hand wrote never makes kubewarm import or call arbitrary code
+    (``backend=other:os:abort`` aborted the shim): the record is ignored and decided again."""
+    record = Path(kw_env["KUBEWARM_CACHE_DIR"]) / "store"
+    record.write_text(f"keyring\nbackend={backend}\nreason=planted\n")
+    record.chmod(0o600)
+    env = {**kw_env, "KUBEWARM_STORE": "auto"}
+    for _ in range(2):
+        result = run_shim(fake_plugin_argv(log=plugin_log), env, own_parent=True)
+        assert result.returncode == 0, result.stderr
+        assert b"Traceback" not in result.stderr

@@ -13,8 +13,9 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 
-from kubewarm.engine.core import paths, settings
+from kubewarm.engine.core import paths, served, settings
 from kubewarm.engine.core.entry import BadEntry, decode
+from kubewarm.engine.core.safe_files import UnsafePath, open_private, private_dir
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.base import Store
 from kubewarm.engine.stores.choice import open_store
@@ -200,6 +201,39 @@ def housekeeping(
     return removed
 
 
+def _own_folders() -> list[str]:
+    """Every folder kubewarm writes temporary files into (``write_atomic``'s ``.kubewarm-*``)."""
+    from kubewarm.engine.stores.file_store import store_dir
+
+    return [
+        paths.cache_dir(), store_dir(), paths.config_dir(), paths.data_dir(),
+        os.path.join(paths.data_dir(), "bin"), paths.log_dir(),
+    ]  # fmt: skip
+
+
+def remove_stale_temp_files(max_age: float = 600.0) -> int:
+    """Delete ``.kubewarm-*.tmp`` files older than ``max_age`` seconds from kubewarm's own
+    folders: a crash between writing and renaming leaves one, and it may hold a token. A
+    younger one may be a write in progress. Returns how many went."""
+    cutoff = time.time() - max_age
+    removed = 0
+    for folder in _own_folders():
+        try:
+            items = list(os.scandir(folder))
+        except OSError:
+            continue
+        for item in items:
+            if not (item.name.startswith(".kubewarm-") and item.name.endswith(".tmp")):
+                continue
+            try:
+                if item.is_file(follow_symlinks=False) and item.stat().st_mtime <= cutoff:
+                    os.unlink(item.path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
+
+
 def _stamp_path() -> str:
     return os.path.join(paths.cache_dir(), "housekeeping")
 
@@ -221,9 +255,14 @@ def housekeeping_if_due(
     if not housekeeping_due(interval):
         return 0
     try:
-        os.makedirs(os.path.dirname(stamp), mode=0o700, exist_ok=True)
-        with open(stamp, "w", encoding="utf-8") as fh:
-            fh.write(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+        private_dir(os.path.dirname(stamp))
+        fd = open_private(stamp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            os.write(fd, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()).encode())
+        finally:
+            os.close(fd)
+        served.prune()  # markers of kubectl calls answered from the cache (hits add them too)
+        remove_stale_temp_files()
         return housekeeping(values)
-    except (StoreUnavailable, OSError):
+    except (StoreUnavailable, UnsafePath, OSError):
         return 0

@@ -39,7 +39,7 @@ from kubewarm.engine.stores.choice import choose
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
 # A store call that fails after this long was waiting on a daemon that stopped answering.
 STALL_SECONDS = 1.0
-RECIPE_EXTRA_ENV = ("PATH", "KUBECONFIG", "HOME")
+RECIPE_VERSION = 2
 
 
 class Outcome:
@@ -144,9 +144,13 @@ def _recipe(
     except (ValueError, AttributeError):
         cluster = ""
     recipe = {
-        "version": 1,
+        # v2: the whole environment the plugin ran in, and the identity names its key used, so
+        # a refresh can run it again in exactly that environment (see refresh()). It is kept
+        # in the same store as the credential: it may hold secrets (AWS_SESSION_TOKEN).
+        "version": RECIPE_VERSION,
         "argv": argv,
-        "env": {n: env[n] for n in (*names, *RECIPE_EXTRA_ENV) if n in env},
+        "env": {k: v for k, v in env.items() if k != BACKGROUND_ENV},
+        "key_names": sorted(names),
         "exec_info": info,
         "user": env.get("KUBEWARM_USER", ""),
         "plugin": os.path.basename(argv[0]),
@@ -291,7 +295,15 @@ def refresh(
     the cached credential is (meanwhile) outside its refresh window. Never raises.
     """
     names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
-    key = key or cache_key.compute(argv, dict(env), names)
+    own_key = cache_key.compute(argv, dict(env), names)
+    # The invariant: a credential is stored only under the key of the environment the plugin
+    # actually runs in. A caller whose environment would give another key (a tray that lacks
+    # the shell's MY_TENANT, say) must not write to that entry at all.
+    if key is not None and key != own_key:
+        return Outcome(
+            False, key, "this environment does not select the cached identity; not refreshed"
+        )
+    key = own_key
     if timeout is None:
         timeout = settings.number(dict(values), "KUBEWARM_REFRESH_TIMEOUT")
     try:

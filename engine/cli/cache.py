@@ -94,11 +94,21 @@ def run_clear(ns) -> int:
         return fail(f"cannot clear the cache: {exc}")
     print(f"Removed {plural(removed, 'cached credential')} from {where(store)}.")
     if ns.all:
-        leftover = cache_admin.leftover_file_store(values)
-        if leftover is not None:
-            extra = cache_admin.clear(values, store=leftover)
-            print(f"Removed {plural(extra, 'credential')} left in the file store.")
+        _drop_plaintext_leftovers(values)
+        stale = cache_admin.remove_stale_temp_files(max_age=60.0)
+        if stale:
+            print(f"Removed {plural(stale, 'temporary file')} left by an interrupted write.")
     return 0
+
+
+def _drop_plaintext_leftovers(values: dict[str, str]) -> None:
+    """With the keyring in use, empty the file store left from before (no plaintext stays)."""
+    from kubewarm.engine.cache import admin as cache_admin
+
+    leftover = cache_admin.leftover_file_store(values)
+    if leftover is not None:
+        extra = cache_admin.clear(values, store=leftover)
+        print(f"Removed {plural(extra, 'credential')} left in the file store.")
 
 
 def run_entries(ns) -> int:
@@ -136,6 +146,7 @@ def run_store(ns) -> int:
         choice.forget()
     if setting != "file":
         choice.open_store(values)  # decides if nothing is recorded yet
+        _drop_plaintext_leftovers(values)
     _show(values)
     return 0
 

@@ -96,7 +96,24 @@ def read_record() -> Record:
         name, _, value = line.partition("=")
         if name in ("backend", "reason", "decided"):
             setattr(record, name, value.strip())
+    if not known_backend(record.backend):
+        record.backend = ""  # another hand wrote it: decide again rather than import it
     return record
+
+
+def known_backend(kind: str) -> bool:
+    """Whether a recorded backend is one kubewarm may load: a kind of :data:`KINDS`, or
+    ``other:<module>:<class>`` naming a module of keyring's own backends or of the
+    ``keyrings.*`` plug-in namespace (anything else could name any importable code)."""
+    if not kind or kind in KINDS:
+        return True
+    parts = kind.split(":")
+    if len(parts) != 3 or parts[0] != "other" or not parts[2].isidentifier():
+        return False
+    module = parts[1]
+    return module.partition(".")[0] in ("keyring", "keyrings") and all(
+        part.isidentifier() for part in module.split(".")
+    )
 
 
 def _write_record(record: Record) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 
 from kubewarm.engine.stores import StoreUnavailable
-from kubewarm.engine.stores.choice import KINDS, describe_kind
+from kubewarm.engine.stores.choice import KINDS, describe_kind, known_backend
 from kubewarm.engine.stores.keyring_items import (
     GENERATIONS,
     INDEX,
@@ -85,12 +85,17 @@ def load_backend(kind: str):
 
     if kind in KINDS:
         _, _, module, name, _ = KINDS[kind]
-    elif kind.startswith("other:") and kind.count(":") == 2:
+    elif kind.startswith("other:") and known_backend(kind):
         _, module, name = kind.split(":")
     else:
         return detect_backend()
     try:
-        return getattr(importlib.import_module(module), name)()
+        from keyring.backend import KeyringBackend
+
+        cls = getattr(importlib.import_module(module), name)
+        if not (isinstance(cls, type) and issubclass(cls, KeyringBackend)):
+            raise TypeError(f"{module}.{name} is not a keyring backend")
+        return cls()
     except Exception as exc:
         raise StoreUnavailable(f"the {describe_kind(kind)} cannot be used here ({exc})") from None
 
