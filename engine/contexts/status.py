@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from kubewarm.engine.cache.admin import format_duration
 from kubewarm.engine.core import key as cache_key
 from kubewarm.engine.core import settings
+from kubewarm.engine.kubeconfig.clientgo import plugin_invocation
 from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
 from kubewarm.engine.kubeconfig.model import (
     USER_ENV,
     ContextInfo,
     UserInfo,
     has_separator,
-    plugin_invocation,
 )
 
 _KINDS = {
@@ -94,10 +94,10 @@ def statuses(
 ) -> list[ContextStatus]:
     """The status of every context in ``files`` (default: the files kubectl would use)."""
     from kubewarm.engine.kubeconfig import files as kubeconfig_files
-    from kubewarm.engine.kubeconfig import model as kubeconfig_model
+    from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
 
     files = list(files) if files is not None else kubeconfig_files.resolve(environ=environ)
-    contexts = kubeconfig_model.merge_contexts(kubeconfig_model.load(files))
+    contexts = kubeconfig_merge.merge_contexts(kubeconfig_merge.load(files))
     env = dict(os.environ if environ is None else environ)
     values = dict(values) if values is not None else settings.load(env)
     entries, note = _entries(values, store, any(_is_exec(c) for c in contexts))

@@ -28,16 +28,16 @@ from kubewarm.engine.kubeconfig.edit import (
 )
 from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
 from kubewarm.engine.kubeconfig.launcher import ShimCommand
+from kubewarm.engine.kubeconfig.merge import merge_contexts
 from kubewarm.engine.kubeconfig.model import (
     USER_ENV,
     KubeconfigError,
     ParsedFile,
     UserNodes,
-    merge_contexts,
-    parse,
     resolve_command,
     shim_prefix,
 )
+from kubewarm.engine.kubeconfig.parse import parse
 from kubewarm.engine.kubeconfig.write import InjectError, backup_dir, backups_to_keep, write_all
 
 __all__ = [
