@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import yaml
 from kubewarm.engine.kubeconfig import files as kubeconfig_files
+from kubewarm.engine.kubeconfig.drift import drift
 from kubewarm.engine.kubeconfig.edit import (
     Edit,
     Unwrappable,
@@ -47,7 +48,6 @@ __all__ = [
     "Skipped",
     "UserChange",
     "backup_dir",
-    "drift",
     "inject",
     "inject_text",
     "restore",
@@ -276,21 +276,6 @@ def _wrap_users(
     return after, [u for u, _ in good]
 
 
-def drift(user: UserNodes, shim: ShimCommand | None = None) -> list[str]:
-    """What is wrong with a wrapped user, in the user's words ([] when nothing)."""
-    info = user.info
-    problems = []
-    if info.kubewarm_user is None:
-        problems.append(f"its env has no {USER_ENV}")
-    elif info.kubewarm_user != info.name:
-        problems.append(
-            f"{USER_ENV} is {info.kubewarm_user!r}, not {info.name!r} (copied from another user?)"
-        )
-    if shim is not None and info.shim_command != shim.command:
-        problems.append(f"runs {info.shim_command} instead of {shim.command}")
-    return problems
-
-
 def _plan_inject(
     pf: ParsedFile,
     file: KubeconfigPath,
@@ -315,14 +300,11 @@ def _plan_inject(
             if info.kind == "exec" and info.kubewarm_user is not None:
                 try:
                     edits.extend(strip_stale_edits(pf, user))
-                    rewrap[info.name] = (
-                        f"exec.command was set back to {info.exec.command} by another tool,"
-                        f" which left {USER_ENV} behind"
-                    )
+                    rewrap[info.name] = "; ".join(drift(info, shim.command))
                 except Unwrappable as exc:
                     skipped.append(Skipped(pf.path, info.name, f"cannot repair it: {exc}"))
             continue
-        problems = drift(user, shim)
+        problems = drift(info, shim.command)
         if not problems:
             unchanged.append(UserChange(pf.path, info.name, info.plugin, "already wrapped"))
             continue
