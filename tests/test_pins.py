@@ -138,7 +138,7 @@ def test_status_pins_and_tray_read_one_model_that_agrees(kw_env):
     from kubewarm.engine.contexts.state import WARM, ContextState, static_states
     from kubewarm.engine.contexts.status import statuses
     from kubewarm.engine.core import settings
-    from kubewarm.engine.kubeconfig import files, model
+    from kubewarm.engine.kubeconfig import files, merge
 
     _config(kw_env)
     kubewarm("inject", env=kw_env)
@@ -149,7 +149,7 @@ def test_status_pins_and_tray_read_one_model_that_agrees(kw_env):
     assert result.returncode == 0, result.stderr
     values = settings.load(kw_env)
     status = {s.name: s for s in statuses(environ=kw_env, values=values)}
-    contexts = model.merge_contexts(model.load(files.resolve(environ=kw_env)))
+    contexts = merge.merge_contexts(merge.load(files.resolve(environ=kw_env)))
     tray, _ = static_states(contexts, ["prod"], cache_admin.list_entries(values), values, kw_env)
     for one in (status["prod"], tray["prod"]):
         assert isinstance(one, ContextState)

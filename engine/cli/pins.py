@@ -38,11 +38,11 @@ def register(subparsers) -> None:
 def _known_contexts():
     """(contexts by name, where they were looked for) in the files kubectl would read."""
     from kubewarm.engine.kubeconfig import files as kubeconfig_files
-    from kubewarm.engine.kubeconfig import model as kubeconfig_model
+    from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
 
     files = kubeconfig_files.resolve()
     where = ", ".join(kubeconfig_files.display(f.path) for f in files)
-    contexts = kubeconfig_model.merge_contexts(kubeconfig_model.load(files))
+    contexts = kubeconfig_merge.merge_contexts(kubeconfig_merge.load(files))
     return {c.name: c for c in contexts}, where
 
 

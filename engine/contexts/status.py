@@ -12,49 +12,23 @@ it). An entry recorded for the same kubeconfig user under another environment (s
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 
 from kubewarm.engine.contexts.state import COLD, NOT_WRAPPED, WARM, ContextState
 from kubewarm.engine.core import key as cache_key
 from kubewarm.engine.core import settings
+from kubewarm.engine.kubeconfig import drift as kubeconfig_drift
+from kubewarm.engine.kubeconfig.clientgo import plugin_invocation
 from kubewarm.engine.kubeconfig.files import KubeconfigPath
-from kubewarm.engine.kubeconfig.model import (
-    USER_ENV,
-    ContextInfo,
-    UserInfo,
-    has_separator,
-    plugin_invocation,
-)
+from kubewarm.engine.kubeconfig.model import ContextInfo, UserInfo
 from kubewarm.engine.stores.base import Store
 
 
 def user_drift(user: UserInfo) -> list[str]:
-    """Why an exec user is not wrapped the way kubewarm needs ([] when it is)."""
-    if user.kind != "exec":
-        return []
-    if not user.wrapped:
-        if user.kubewarm_user is not None:
-            return [
-                f"not wrapped: exec.command is {user.exec.command} (set back by another tool?)"
-                f" but {USER_ENV} is still there"
-            ]
-        return ["not wrapped: kubectl runs the plugin on every call"]
-    problems = []
-    if user.kubewarm_user is None:
-        problems.append(f"its env has no {USER_ENV}")
-    elif user.kubewarm_user != user.name:
-        problems.append(f"{USER_ENV} is {user.kubewarm_user!r}, not {user.name!r}")
-    command = user.shim_command
-    if has_separator(command):
-        if not (os.path.isfile(command) and os.access(command, os.X_OK)):
-            problems.append(f"its shim {command} does not exist")
-    elif shutil.which(command) is None:
-        problems.append(f"its shim {command} is not on PATH")
-    if user.plugin_argv and user.plugin in ("kubewarm-exec", "kubewarm"):
-        problems.append("wrapped twice")
-    return problems
+    """Why an exec user is not wrapped the way kubewarm needs ([] when it is): the one drift
+    rule, shared with ``kubewarm inject``."""
+    return kubeconfig_drift.drift(user)
 
 
 def statuses(
@@ -65,10 +39,10 @@ def statuses(
 ) -> list[ContextState]:
     """The status of every context in ``files`` (default: the files kubectl would use)."""
     from kubewarm.engine.kubeconfig import files as kubeconfig_files
-    from kubewarm.engine.kubeconfig import model as kubeconfig_model
+    from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
 
     files = list(files) if files is not None else kubeconfig_files.resolve(environ=environ)
-    contexts = kubeconfig_model.merge_contexts(kubeconfig_model.load(files))
+    contexts = kubeconfig_merge.merge_contexts(kubeconfig_merge.load(files))
     env = dict(os.environ if environ is None else environ)
     values = dict(values) if values is not None else settings.load(env)
     entries, note = _entries(values, store, any(_is_exec(c) for c in contexts))

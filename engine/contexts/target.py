@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from kubewarm.engine.cache.admin import CachedEntry
 from kubewarm.engine.cache.credentials import RECIPE_VERSION
 from kubewarm.engine.core import key as cache_key
-from kubewarm.engine.kubeconfig.model import ContextInfo, plugin_invocation
+from kubewarm.engine.kubeconfig.clientgo import plugin_invocation
+from kubewarm.engine.kubeconfig.model import ContextInfo
 
 EXEC_INFO_ENV = "KUBERNETES_EXEC_INFO"
 

@@ -254,7 +254,8 @@ class Warmer:
 
     def _sync(self, why: str) -> None:
         from kubewarm.engine.cache import admin as cache_admin
-        from kubewarm.engine.kubeconfig import model as kubeconfig_model
+        from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
+        from kubewarm.engine.kubeconfig.model import KubeconfigError
         from kubewarm.engine.stores import StoreUnavailable
 
         signature = self._cheap_signature()
@@ -272,8 +273,8 @@ class Warmer:
             entries = []
         try:
             files = self._kubeconfig_files(entries)
-            contexts = kubeconfig_model.merge_contexts(kubeconfig_model.load(files))
-        except kubeconfig_model.KubeconfigError as exc:
+            contexts = kubeconfig_merge.merge_contexts(kubeconfig_merge.load(files))
+        except KubeconfigError as exc:
             problems.append(str(exc))
             contexts = list(self._contexts)
         states, targets = static_states(contexts, pinned, entries, values, self._environ)
