@@ -144,12 +144,12 @@ def load_settings(environ=None) -> dict[str, str]:
 
 
 def number(values: dict[str, str], name: str) -> float:
-    """A numeric setting; a malformed or negative value falls back to its default."""
+    """A numeric setting; a malformed, negative or infinite value falls back to its default."""
     try:
         result = float(values.get(name, ""))
     except ValueError:
         result = -1.0
-    if result < 0 or result != result:  # negative or NaN
+    if not 0 <= result < float("inf"):  # negative, NaN or infinite
         result = float(DEFAULTS[name][0])
     return result
 
@@ -269,7 +269,7 @@ def parse_entry(blob: bytes) -> tuple[bytes, float, float, bool, str]:
         raise _bad_entry("checksum mismatch")
     try:
         expires, obtained = float(int(fields[1])), float(int(fields[2]))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: more digits than a float
         raise _bad_entry("bad timestamps") from exc
     return payload, expires, obtained, fields[3] == b"1", digest
 

@@ -179,3 +179,13 @@ def test_background_refresh_does_not_store_a_failing_plugins_credential(
     assert done and "ok=False" in _events(kw_env), _events(kw_env)
     assert plugin_runs(plugin_log) == 2
     assert entry.read_bytes() == cached  # the old credential, not the failed run's
+
+
+@pytest.mark.parametrize("name", ["KUBEWARM_DEFAULT_TTL", "KUBEWARM_REFRESH_WINDOW"])
+@pytest.mark.parametrize("value", ["inf", "-1", "nan", "soon"])
+def test_unusable_numeric_setting_falls_back_to_its_default(kw_env, plugin_log, name, value):
+    argv = fake_plugin_argv(mode="noexpiry", log=plugin_log)
+    for _ in range(2):
+        result = run_shim(argv, kw_env, **{name: value})
+        assert result.returncode == 0, result.stderr
+    assert plugin_runs(plugin_log) == 1  # cached for the default TTL
