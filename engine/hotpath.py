@@ -322,7 +322,7 @@ def parse_entry(blob: bytes) -> tuple[bytes, float, float, bool, str]:
         raise _bad_entry("checksum mismatch")
     try:
         expires, obtained = float(int(fields[1])), float(int(fields[2]))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: more digits than a float
         raise _bad_entry("bad timestamps") from exc
     return payload, expires, obtained, fields[3] == b"1", digest
 
