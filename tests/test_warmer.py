@@ -241,8 +241,8 @@ def test_kubeconfig_and_pin_changes_are_picked_up_while_running(kw_env, plugin_l
     write_config(path, {"prod": argv})
     kubewarm("inject", env=kw_env)
     assert wait_for(lambda: _state(warmer, "later").phase == context_state.MISSING, 10)
-    jobs = [job.id for job in warmer._scheduler.get_jobs()]
-    assert "refresh:later" not in jobs and "refresh:prod" in jobs
+    planned = warmer.planned()
+    assert "later" not in planned and "prod" in planned
     kubewarm("unpin", "prod", "later", env=kw_env)
     assert wait_for(lambda: _state(warmer, "later") is None, 10)
     assert not _state(warmer, "prod").pinned
