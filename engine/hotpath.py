@@ -555,6 +555,13 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(usage(args))
     env = os.environ
+    if args[0].startswith("--exec-env="):  # `kubewarm inject` declares the user's exec.env
+        env[EXEC_ENV_NAMES] = args[0][len("--exec-env=") :]
+        args = args[1:]
+        if not args:
+            from kubewarm.engine.cache.credentials import usage
+
+            sys.exit(usage(args))
     values = load_settings(env)
     key = compute_key(args, env, identity_env_names(values["KUBEWARM_KEY_ENV"]))
     if env.get(BACKGROUND_ENV) == key:

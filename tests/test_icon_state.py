@@ -23,6 +23,7 @@ PHASE_ICON = [
     ("needs_login", "failing"),
     ("not_wrapped", "failing"),
     ("missing", "failing"),
+    ("paused", "failing"),  # its plugin changed: waiting for the user
 ]
 
 

@@ -38,10 +38,13 @@ def _check_wrapped(before: str, after: str, shim: ShimCommand) -> None:
     for name, block in old.items():
         wrapped = new[name]
         assert wrapped["command"] == shim.command
-        assert wrapped["args"][: len(shim.prefix)] == list(shim.prefix)
-        plugin = wrapped["args"][len(shim.prefix)]
+        # the shim's own arguments, then the user's exec.env names declared (part of the key)
+        own = sorted({e["name"] for e in block.get("env") or []} - {"KUBEWARM_USER"})
+        prefix = [*shim.prefix, *(["--exec-env=" + ",".join(own)] if own else [])]
+        assert wrapped["args"][: len(prefix)] == prefix
+        plugin = wrapped["args"][len(prefix)]
         assert plugin == block["command"] or plugin.endswith(block["command"].lstrip("."))
-        assert wrapped["args"][len(shim.prefix) + 1 :] == (block.get("args") or [])
+        assert wrapped["args"][len(prefix) + 1 :] == (block.get("args") or [])
         assert wrapped["env"][0] == {"name": "KUBEWARM_USER", "value": name}
         assert wrapped["env"][1:] == (block.get("env") or [])
         rest_old = {k: v for k, v in block.items() if k not in ("command", "args", "env")}
@@ -104,6 +107,7 @@ def test_aws_eks_shape_exact_output():
         "    exec:\n"
         "      apiVersion: client.authentication.k8s.io/v1beta1\n"
         "      args:\n"
+        "      - '--exec-env=AWS_PROFILE'\n"
         "      - aws\n"
         "      - --region\n"
         "      - us-east-1\n"

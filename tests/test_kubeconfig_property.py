@@ -174,7 +174,14 @@ def test_inject_restore_round_trip(generated, shim):
     for name, block in _exec_blocks(wrapped).items():
         original = blocks[name]
         assert block["command"] == shim.command
-        assert block["args"] == [*shim.prefix, original["command"], *(original.get("args") or [])]
+        own = sorted({e["name"] for e in original.get("env") or []} - {"KUBEWARM_USER"})
+        declared = ["--exec-env=" + ",".join(own)] if own else []
+        assert block["args"] == [
+            *shim.prefix,
+            *declared,
+            original["command"],
+            *(original.get("args") or []),
+        ]
         assert block["env"] == [
             {"name": "KUBEWARM_USER", "value": name},
             *(original.get("env") or []),

@@ -40,8 +40,9 @@ def test_pin_unpin_and_list(kw_env):
     assert "prod was already pinned" in again
     assert _pins_in_file(kw_env) == ["prod", "staging"]
     listing = kubewarm("pins", env=kw_env).stdout.splitlines()
-    assert [line.split()[0] for line in listing] == ["prod", "staging"]
-    assert all("not wrapped" in line for line in listing)  # kubectl does not use the shim yet
+    assert [line.split()[0] for line in listing[:-1]] == ["prod", "staging"]
+    assert listing[-1].startswith("(kubeconfig read from ")
+    assert all("not wrapped" in line for line in listing[:-1])  # kubectl does not use the shim
     kubewarm("unpin", "prod", env=kw_env)
     assert _pins_in_file(kw_env) == ["staging"]
     missing = kubewarm("unpin", "prod", env=kw_env, check=False)

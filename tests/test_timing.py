@@ -36,7 +36,7 @@ DEFAULT = {name: default for name, (default, _) in DEFAULTS.items()}
         ({"KUBEWARM_REFRESH_WINDOW": "0.01"}, 900, 9, 9),  # the margin never exceeds the window
         ({"KUBEWARM_REFRESH_WINDOW": "0"}, 900, 0, 0),
         ({"KUBEWARM_REFRESH_WINDOW": "1"}, 900, 900, 60),
-        ({"KUBEWARM_REFRESH_WINDOW": "5"}, 900, 900, 60),  # a window is at most the lifetime
+        ({"KUBEWARM_REFRESH_WINDOW": "5"}, 900, 225, 60),  # out of range (0-1): the default
         ({"KUBEWARM_REFRESH_WINDOW": "-1"}, 900, 225, 60),  # malformed: the defaults apply
         ({"KUBEWARM_MARGIN_SECONDS": "soon"}, 900, 225, 60),
         ({"KUBEWARM_MARGIN_FRACTION": "nan"}, 300, 75, 30),

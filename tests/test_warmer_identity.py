@@ -7,28 +7,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-from tests.fixtures_core import FAKE_PLUGIN, kill_pid, kubectl_path, run_kubectl
+from tests.fixtures_core import TESTS, kill_pid, kubectl_path, run_kubectl
 from tests.shim_helpers import wait_for
 from tests.tray_helpers import KUBEWARM, kubewarm, posix_only, write_config
 
 pytestmark = posix_only
-
-# Runs the test plugin and notes which tenant each run saw, and the token it minted.
-TENANT_PLUGIN = textwrap.dedent(
-    """
-    import json, os, subprocess, sys
-    log, plugin, ttl = sys.argv[1:4]
-    out = subprocess.run([sys.executable, "-I", plugin, "--ttl", ttl],
-                         stdout=subprocess.PIPE, check=True).stdout
-    token = json.loads(out)["status"]["token"]
-    with open(log, "a") as fh:
-        fh.write(os.environ.get("MY_TENANT", "none") + " " + token + "\\n")
-    sys.stdout.buffer.write(out)
-    """
-)
+ENV_PLUGIN = TESTS / "env_plugin.py"
 
 
 def _runs(log: Path) -> list[tuple[str, str]]:
@@ -38,9 +24,7 @@ def _runs(log: Path) -> list[tuple[str, str]]:
 
 def test_tray_refresh_keeps_the_shells_tenant(kw_env, api_server, tmp_path):
     log = tmp_path / "tenants.log"
-    script = tmp_path / "tenant_plugin.py"
-    script.write_text(TENANT_PLUGIN)
-    argv = [sys.executable, "-I", str(script), str(log), str(FAKE_PLUGIN), "16"]
+    argv = [sys.executable, "-I", str(ENV_PLUGIN), str(log), "MY_TENANT", "16"]
     config = write_config(
         Path(kw_env["HOME"]) / ".kube" / "config",
         {"prod": argv},

@@ -107,28 +107,6 @@ def recipes_for_user(
     return sorted(found, key=lambda e: e.recipe.get("obtained", 0), reverse=True)
 
 
-def users_for_context(context: str, environ: Mapping[str, str] | None = None) -> list[str]:
-    """The kubeconfig user(s) that context ``context`` names, in the files kubectl would read
-    (``$KUBECONFIG`` or ``~/.kube/config``); empty when no file defines the context."""
-    import yaml
-
-    env = os.environ if environ is None else environ
-    spec = env.get("KUBECONFIG", "")
-    files = [p for p in spec.split(os.pathsep) if p] or [os.path.expanduser("~/.kube/config")]
-    for path in files:
-        try:
-            with open(path, encoding="utf-8") as fh:
-                doc = yaml.safe_load(fh) or {}
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
-            continue
-        contexts = doc.get("contexts") if isinstance(doc, dict) else None
-        for item in contexts if isinstance(contexts, list) else []:
-            if isinstance(item, dict) and item.get("name") == context:
-                user = (item.get("context") or {}).get("user")
-                return [str(user)] if user else []
-    return []
-
-
 def clear(
     values: Mapping[str, str] | None = None,
     *,

@@ -77,7 +77,9 @@ def run_clear(ns) -> int:
     users: list[str] = []
     keys: list[str] = []
     if ns.context:
-        users = cache_admin.users_for_context(ns.context)
+        from kubewarm.engine.contexts.status import users_for_context
+
+        users = users_for_context(ns.context)
         if not users:
             config = os.environ.get("KUBECONFIG") or "~/.kube/config"
             return fail(f"no context {ns.context!r} with a user in {config}")

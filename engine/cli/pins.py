@@ -47,7 +47,7 @@ def _known_contexts():
 
 
 def run_pin(ns) -> int:
-    from kubewarm.engine.contexts import pins
+    from kubewarm.engine.contexts import approvals, pins
     from kubewarm.engine.kubeconfig.model import KubeconfigError
 
     try:
@@ -77,6 +77,8 @@ def run_pin(ns) -> int:
                 file=sys.stderr,
             )
     added = pins.pin(wanted)
+    # pinning is agreeing to have that plugin run in the background: what it runs now
+    approvals.approve(known[n] for n in wanted if n in known)
     for name in wanted:
         print(f"pinned {name}" if name in added else f"{name} was already pinned")
     return status
@@ -112,10 +114,10 @@ def run_pins(ns) -> int:
         print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
         return 0
     try:
-        known, _ = _known_contexts()
+        known, where = _known_contexts()
     except KubeconfigError as exc:
         print(f"kubewarm: {exc}", file=sys.stderr)
-        known = {}
+        known, where = {}, ""
     try:
         entries = cache_admin.list_entries(values)
     except StoreUnavailable as exc:
@@ -127,4 +129,6 @@ def run_pins(ns) -> int:
         state = states[name]
         plugin = f"  ({state.plugin})" if state.plugin else ""
         print(f"{name.ljust(width)}  {state.label()}{plugin}")
+    if where:
+        print(f"(kubeconfig read from {where})")
     return 0

@@ -8,7 +8,9 @@ warmer lays its running phase over the first with :meth:`ContextState.with_phase
 
 A context's *phase* is one of: ``warm`` (a valid cached credential), ``cold`` (nothing valid
 cached), ``refreshing``, ``failed``, ``needs_login``, ``not_wrapped`` (kubectl does not go
-through kubewarm for it) and ``missing`` (pinned, but no kubeconfig file defines it). The
+through kubewarm for it), ``missing`` (pinned, but no kubeconfig file defines it) and
+``paused`` (pinned, but its plugin changed or its kubeconfig file is not safe: see
+``approvals``). The
 static part comes from the kubeconfig and the store; the warmer adds the running ones.
 """
 
@@ -19,13 +21,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from kubewarm.engine.cache.admin import CachedEntry
+from kubewarm.engine.contexts import approvals
 from kubewarm.engine.contexts.target import Target, resolve
 from kubewarm.engine.core.text import clock, short
 from kubewarm.engine.kubeconfig.model import ContextInfo
 
 WARM, COLD, REFRESHING, FAILED = "warm", "cold", "refreshing", "failed"
 NEEDS_LOGIN, NOT_WRAPPED, MISSING = "needs_login", "not_wrapped", "missing"
-PROBLEMS = (FAILED, NEEDS_LOGIN, NOT_WRAPPED, MISSING)
+PAUSED = "paused"  # pinned, but not refreshed in the background until the user allows it
+PROBLEMS = (FAILED, NEEDS_LOGIN, NOT_WRAPPED, MISSING, PAUSED)
 
 # the icon's states, from least to most urgent
 IDLE, ALL_WARM, BUSY, FAILING = "idle", "warm", "refreshing", "failing"
@@ -76,6 +80,8 @@ class ContextState:
             return self.reason or "not wrapped"
         if self.phase == MISSING:
             return "not in kubeconfig"
+        if self.phase == PAUSED:
+            return "paused: " + (self.reason or "waiting for you")
         return "not cached"
 
 
@@ -122,6 +128,9 @@ def static_states(
             lifetime, obtained, wrapped=True, cached=phase == WARM, context=context,
             explicit=entry.explicit if entry is not None and phase == WARM else True,
         )  # fmt: skip
+    watched = [states[n].context for n in pins if n in targets and states[n].context is not None]
+    for name, reason in approvals.review(c for c in watched if c is not None).items():
+        states[name] = states[name].with_phase(PAUSED, reason)
     by_name = {c.name: c for c in reversed(contexts)}  # the first definition wins
     for name in pins:
         if name not in states:

@@ -101,3 +101,18 @@ def _status(
         context.name, context.user_name, user.plugin, phase=phase, key=key,
         wrapped=user.wrapped, drift=drift, note=note, context=context,
     )  # fmt: skip
+
+
+def users_for_context(context: str, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The kubeconfig user that context ``context`` names, in the files kubectl would read;
+    empty when no file defines it (or none can be read: the caller says so)."""
+    from kubewarm.engine.kubeconfig import files as kubeconfig_files
+    from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
+    from kubewarm.engine.kubeconfig.model import KubeconfigError
+
+    try:
+        paths = kubeconfig_files.resolve(environ=environ)
+        contexts = kubeconfig_merge.merge_contexts(kubeconfig_merge.load(paths))
+    except KubeconfigError:
+        return []
+    return [c.user_name for c in contexts if c.name == context and c.user_name]

@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kubewarm.engine.hotpath import EXEC_ENV_NAMES
 from kubewarm.engine.kubeconfig.model import USER_ENV, ClusterInfo, ContextInfo
 
 
@@ -105,6 +106,10 @@ def plugin_invocation(
         env[name] = value
     if not user.wrapped or user.kubewarm_user is None:
         env[USER_ENV] = user.name
+    declared = user.declared_env if user.wrapped else user.own_env_names
+    env.pop(EXEC_ENV_NAMES, None)
+    if declared:  # what the shim sets from its --exec-env= argument
+        env[EXEC_ENV_NAMES] = ",".join(declared)
     info = exec_info(context, interactive)
     env["KUBERNETES_EXEC_INFO"] = info
     return PluginInvocation(tuple(user.plugin_argv), env, info)

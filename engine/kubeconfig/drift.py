@@ -40,6 +40,12 @@ def drift(user: UserInfo, shim: str | None = None) -> list[str]:
         problems.append(
             f"{USER_ENV} is {user.kubewarm_user!r}, not {user.name!r} (copied from another user?)"
         )
+    if user.declared_env != user.own_env_names:
+        names = ", ".join(user.own_env_names) or "none"
+        problems.append(
+            f"its exec.env names ({names}) are not the ones it declares to the shim,"
+            " so a changed value could be served another identity's token"
+        )
     command = user.shim_command
     if shim is not None:
         if command != shim:

@@ -425,6 +425,8 @@ def _undo(pf: ParsedFile, user: UserNodes, count: int, command_text: str | None)
     marker, marker_start, marker_end = read_marker(text, command, info.name)
     edits = []
     if command_text is not None:
+        if "command" in marker:
+            _check_recorded_command(marker["command"], info.plugin_argv, pf.base_dir)
         original = marker.get("command") or command_text
         edits.append(Edit(command.start_mark.index, command.end_mark.index, original))
     if marker_start >= 0:
@@ -457,6 +459,21 @@ def _undo(pf: ParsedFile, user: UserNodes, count: int, command_text: str | None)
         restore = [(k, o) for k, o in restore if o != ABSENT]
     edits.extend(_restore_value(ctx, user, key, original) for key, original in restore)
     return edits
+
+
+def _check_recorded_command(recorded: str, plugin_argv: Sequence[str], base_dir: str) -> None:
+    """The restore comment may only name the command that was wrapped (as written, before it
+    was resolved): a comment edited to name another program is refused, never restored."""
+    try:
+        value = yaml.safe_load(recorded)
+    except yaml.YAMLError:
+        value = None
+    wrapped = plugin_argv[0] if plugin_argv else ""
+    if not isinstance(value, str) or resolve_command(value, base_dir) != wrapped:
+        raise Unwrappable(
+            f"its restore comment names {recorded}, not the wrapped plugin {wrapped}"
+            " (edited by hand?); restore this user by hand"
+        )
 
 
 def _adjacent(user: UserNodes, first: str, second: str) -> bool:

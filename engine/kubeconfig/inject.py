@@ -35,6 +35,7 @@ from kubewarm.engine.kubeconfig.model import (
     KubeconfigError,
     ParsedFile,
     UserNodes,
+    exec_env_args,
     resolve_command,
     shim_prefix,
 )
@@ -216,7 +217,9 @@ def _expect_wrapped(pf: ParsedFile, doc: dict, names: Iterable[str], shim: ShimC
         block = _exec_of(doc, name)
         command = resolve_command(block["command"], pf.base_dir)
         block["command"] = shim.command
-        block["args"] = [*shim.prefix, command, *(block.get("args") or [])]
+        env_names = {e.get("name") for e in block.get("env") or [] if isinstance(e, dict)}
+        declared = exec_env_args(tuple(sorted(str(n) for n in env_names if n and n != USER_ENV)))
+        block["args"] = [*shim.prefix, *declared, command, *(block.get("args") or [])]
         block["env"] = [{"name": USER_ENV, "value": name}, *(block.get("env") or [])]
 
 
@@ -259,7 +262,8 @@ def _wrap_users(
     planned: list[tuple[UserNodes, list[Edit]]] = []
     for user in targets:
         try:
-            planned.append((user, wrap_edits(pf, user, shim.command, shim.prefix)))
+            prefix = (*shim.prefix, *exec_env_args(user.info.own_env_names))
+            planned.append((user, wrap_edits(pf, user, shim.command, prefix)))
         except Unwrappable as exc:
             skipped.append(Skipped(pf.path, user.info.name, str(exc)))
     after = apply_edits(pf.text, [e for _, edits in planned for e in edits])
@@ -321,6 +325,7 @@ def _plan_inject(
             if (
                 info.kubewarm_user == info.name
                 and shim_prefix(info.shim_command) == shim.prefix
+                and info.declared_env == info.own_env_names
                 and user.exec is not None
             ):
                 edits.append(set_command_edit(pf, user, shim.command))

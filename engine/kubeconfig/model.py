@@ -61,6 +61,15 @@ class UserInfo:
     shim_command: str = ""
     kubewarm_user: str | None = None
     plugin_argv: tuple[str, ...] = ()
+    declared_env: tuple[str, ...] = ()  # the names a wrapped user's --exec-env= argument lists
+
+    @property
+    def own_env_names(self) -> tuple[str, ...]:
+        """The names of the user's own ``exec.env`` (kubewarm's ``KUBEWARM_USER`` aside),
+        sorted: what ``--exec-env=`` must declare so they are part of the cache key."""
+        if self.exec is None:
+            return ()
+        return tuple(sorted({name for name, _ in self.exec.env if name != USER_ENV}))
 
     @property
     def plugin(self) -> str:
@@ -176,6 +185,17 @@ def shim_prefix(command: str) -> tuple[str, ...]:
     """Arguments the shim command itself takes before the plugin argv (``kubewarm exec``)."""
     name = command.replace("\\", "/").rsplit("/", 1)[-1].lower()
     return ("exec",) if name in ("kubewarm", "kubewarm.exe") else ()
+
+
+# The shim argument that declares a user's own exec.env names (kubectl sets them in the
+# plugin's environment, where the shim cannot tell them from the shell's): the shim keys on
+# them. It stands right after the shim's own prefix, before the plugin's argv.
+EXEC_ENV_FLAG = "--exec-env="
+
+
+def exec_env_args(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The shim arguments that declare ``names`` (none when there are none)."""
+    return (EXEC_ENV_FLAG + ",".join(names),) if names else ()
 
 
 def has_separator(command: str) -> bool:

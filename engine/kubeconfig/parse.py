@@ -13,6 +13,7 @@ import yaml
 from kubewarm.engine.kubeconfig.files import KubeconfigPath
 from kubewarm.engine.kubeconfig.goyaml import go_plain
 from kubewarm.engine.kubeconfig.model import (
+    EXEC_ENV_FLAG,
     USER_ENV,
     ClusterInfo,
     ContextInfo,
@@ -111,8 +112,11 @@ def compose(path: str, text: str, exact: bool = True) -> yaml.Node | None:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         for node in yaml.compose_all(text, Loader=loader):
+            _check_size(path, node)
             return node
         return None
+    except RecursionError:
+        raise KubeconfigError(path, f"nested more than {MAX_DEPTH} levels deep") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
@@ -120,6 +124,34 @@ def compose(path: str, text: str, exact: bool = True) -> yaml.Node | None:
         raise KubeconfigError(path, f"not valid YAML ({problem})", line) from None
     except yaml.YAMLError as exc:
         raise KubeconfigError(path, f"not valid YAML ({exc})") from None
+
+
+# kubectl refuses alias bombs and absurd nesting; so does kubewarm, before anything walks the
+# nodes (a billion-laughs bomb is a few hundred bytes that expand to billions of nodes).
+MAX_DEPTH = 100
+MAX_EXPANDED = 250_000
+
+
+def _check_size(path: str, root: yaml.Node) -> None:
+    """Raise KubeconfigError when the document, with every alias expanded, has more than
+    MAX_EXPANDED nodes or is nested more than MAX_DEPTH levels (a bounded walk: it stops at
+    the first node past either bound)."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    seen = 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        line = node.start_mark.line + 1
+        if seen > MAX_EXPANDED:
+            raise KubeconfigError(
+                path, "too many YAML nodes once its aliases are expanded (an alias bomb?)", line
+            )
+        if depth > MAX_DEPTH:
+            raise KubeconfigError(path, f"nested more than {MAX_DEPTH} levels deep", line)
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((n, depth + 1) for pair in node.value for n in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((n, depth + 1) for n in node.value)
 
 
 def read_text(path: str) -> str:
@@ -282,6 +314,12 @@ def _exec_user(
         and len(args) > len(prefix)
         and tuple(args[: len(prefix)]) == prefix
     )
+    declared: tuple[str, ...] = ()
+    if wrapped and args[len(prefix)].startswith(EXEC_ENV_FLAG):
+        flag = args[len(prefix)]
+        declared = tuple(n for n in flag[len(EXEC_ENV_FLAG) :].split(",") if n)
+        prefix = (*prefix, flag)
+        wrapped = len(args) > len(prefix)
     plugin_argv = args[len(prefix) :] if wrapped else (resolve_command(command, base_dir), *args)
     info = UserInfo(
         name=name,
@@ -293,5 +331,6 @@ def _exec_user(
         shim_command=command if wrapped else "",
         kubewarm_user=marker,
         plugin_argv=tuple(plugin_argv),
+        declared_env=declared,
     )
     return UserNodes(info, item, exec_node, pairs, marker_item)

@@ -16,6 +16,7 @@ from kubewarm.engine.contexts.state import (
     MISSING,
     NEEDS_LOGIN,
     NOT_WRAPPED,
+    PAUSED,
     REFRESHING,
     WARM,
     ContextState,
@@ -140,7 +141,7 @@ def overlay(state: ContextState, run: Runtime) -> tuple[ContextState, Runtime, b
     fresh = state.phase == WARM and state.obtained >= run.since
     if fresh and run.phase in (FAILED, NEEDS_LOGIN):
         return state, IDLE, True
-    if state.phase in (NOT_WRAPPED, MISSING):
+    if state.phase in (NOT_WRAPPED, MISSING, PAUSED):
         return state, run, False
     return state.with_phase(run.phase, run.reason), run, False
 
@@ -186,7 +187,7 @@ def plan(
     """When a pinned, wrapped context should next be refreshed; None: no job (it waits for a
     login, or a refresh is running). A warm one just before its expiry, a cold one now, a
     failed one when its backoff is over."""
-    if run.phase in (NEEDS_LOGIN, REFRESHING):
+    if run.phase in (NEEDS_LOGIN, REFRESHING) or state.phase == PAUSED:
         return None
     if run.phase == FAILED:
         return KEEP if retry_pending else Plan(now + backoff(run.failures, steps))

@@ -19,9 +19,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from kubewarm.engine.contexts import pins
+from kubewarm.engine.contexts import approvals, pins
 from kubewarm.engine.contexts.state import (
     COLD,
+    PAUSED,
     REFRESHING,
     WARM,
     ContextState,
@@ -120,7 +121,14 @@ class Warmer:
         self.sync("pins changed")
 
     def refresh_now(self, name: str) -> None:
-        """Refresh one context now, in the background (also after "needs login")."""
+        """Refresh one context now, in the background (also after "needs login"); a context
+        paused because its plugin changed is allowed to run its new plugin from now on."""
+        with self._lock:
+            state = self._states.get(name)
+        if state is not None and state.phase == PAUSED and state.context is not None:
+            approvals.approve([state.context])
+            self._out.event(f"{name}: its new plugin is allowed")
+            self.sync("plugin allowed")
         self._scheduler.at(name, time.time(), forced=True)
 
     def refresh_all_pinned(self) -> int:
@@ -175,6 +183,10 @@ class Warmer:
             after = {n: (s.phase, s.expires, s.pinned, s.reason) for n, s in merged.items()}
         for name in ended:
             self._out.event(f"{name}: a fresh credential appeared; failure episode over")
+        for name, state in merged.items():
+            if state.phase == PAUSED and before.get(name, ("",))[0] != PAUSED:
+                self._out.event(f"{name}: paused, {state.reason}")
+                self._out.notify(f"kubewarm: {name} paused", state.reason)
         if self._problem and self._problem != old_problem:
             self._out.event(f"problem: {self._problem}")
         self._plan_all()
@@ -229,8 +241,8 @@ class Warmer:
             target = self._targets.get(name)
             state = self._states.get(name)
             run = self._runtime.setdefault(name, policy.IDLE)
-            if target is None or state is None:
-                return
+            if target is None or state is None or state.phase == PAUSED:
+                return  # paused: only the user's Refresh now (which approves) lifts it
             if not policy.should_run(state.pinned, run, forced):
                 return
             values = self._values
