@@ -20,13 +20,12 @@ import sys
 import time
 
 try:  # the C module alone: hashlib would also load OpenSSL (~4 ms)
-    from _sha256 import sha256
+    from _sha256 import sha256  # pyright: ignore[reportMissingModuleSource] stub: typings/
 except ImportError:  # pragma: no cover - interpreters built without it
     from hashlib import sha256
 
 APP = "kubewarm"
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
-_POSIX = os.name == "posix"
 
 
 def _store_unavailable(message: str) -> Exception:
@@ -303,7 +302,7 @@ def check_private_dir(path: str) -> None:
         raise
     except OSError as exc:
         raise _store_unavailable(f"cannot stat {path}: {exc.strerror}") from exc
-    if not _POSIX:
+    if os.name != "posix":  # a test pyright understands: os.getuid exists only on POSIX
         return
     if st.st_uid != os.getuid():
         raise _store_unavailable(f"{path} is owned by uid {st.st_uid}, not by you")
@@ -322,7 +321,7 @@ def read_private_file(path: str) -> bytes | None:
         raise _store_unavailable(f"cannot open {os.path.basename(path)}: {exc.strerror}") from exc
     try:
         st = os.fstat(fd)
-        if _POSIX and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+        if os.name == "posix" and (st.st_uid != os.getuid() or st.st_mode & 0o077):
             return None
         chunks = []
         while True:

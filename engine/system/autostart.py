@@ -220,7 +220,8 @@ class RunKey:
 
     def command_line(self) -> str | None:
         """The registered command line, or None."""
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
@@ -231,7 +232,8 @@ class RunKey:
 
     def _approved(self) -> bool:
         """False when Task Manager's Startup tab disabled it (odd first byte)."""
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, APPROVED_KEY) as key:
@@ -244,8 +246,9 @@ class RunKey:
         return self.command_line() is not None and self._approved()
 
     def enable(self, command: Sequence[str]) -> None:
-        import subprocess
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import subprocess  # lazy: start-up (only enabling the login item runs a command line)
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.CreateKeyEx(
@@ -259,7 +262,8 @@ class RunKey:
         self._forget_approval()
 
     def disable(self) -> None:
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as k:
@@ -271,7 +275,8 @@ class RunKey:
         self._forget_approval()
 
     def _forget_approval(self) -> None:
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.OpenKey(
