@@ -30,12 +30,14 @@ BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
 
 def _store_unavailable(message: str) -> Exception:
     """A StoreUnavailable error (its class is created only when one is raised)."""
+    # lazy: start-up (the error classes load only when one is raised)
     from kubewarm.engine.errors import StoreUnavailable
 
     return StoreUnavailable(message)
 
 
 def _bad_entry(message: str) -> Exception:
+    # lazy: start-up (the error classes load only when one is raised)
     from kubewarm.engine.errors import BadEntry
 
     return BadEntry(message)
@@ -358,6 +360,7 @@ def lean_reader(values: dict[str, str]):
     wanted = values.get("KUBEWARM_STORE", "auto").strip().lower() or "auto"
     if wanted == "file" or (wanted == "auto" and recorded_store() == "file"):
         return "file", read_file_entry
+    # lazy: start-up (the keyring readers: only when the file store is not it)
     from kubewarm.engine.stores.choice import lean_reader as chosen
 
     return chosen(values)
@@ -445,6 +448,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help", "--version"):
+        # lazy: start-up (the full path, off the hit path)
         from kubewarm.engine.cache.credentials import usage
 
         sys.exit(usage(args))
@@ -452,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
     values = load_settings(env)
     key = compute_key(args, env, identity_env_names(values["KUBEWARM_KEY_ENV"]))
     if env.get(BACKGROUND_ENV) == key:
+        # lazy: start-up (the full path, off the hit path)
         from kubewarm.engine.cache.credentials import background_refresh
 
         sys.exit(background_refresh(args, key, values))
@@ -483,6 +488,7 @@ def main(argv: list[str] | None = None) -> None:
                 mark_served(key, digest, identity)
             stale = remaining <= window
             if stale:
+                # lazy: start-up (the full path, off the hit path)
                 from kubewarm.engine.cache.credentials import spawn_background_refresh
 
                 spawn_background_refresh(args, key)
@@ -498,6 +504,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             reason = f"expiring (only {remaining:.0f}s left)" if remaining > 0 else "expired"
 
+    # lazy: start-up (the full path, off the hit path)
     from kubewarm.engine.cache.credentials import foreground
 
     rejected = entry[4] if entry is not None and reason.startswith("rejected") else ""

@@ -30,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
 
 def run(args: list[str]) -> int:
     ns = parser().parse_args(args)
+    # lazy: start-up (after argparse: --help stays fast)
     from kubewarm.engine.system.single_instance import AlreadyRunning, InstanceLock
 
     try:
@@ -39,6 +40,7 @@ def run(args: list[str]) -> int:
         return ALREADY_RUNNING
     try:
         if ns.no_icon:
+            # lazy: start-up (headless never loads pystray)
             from kubewarm.tray.headless import run_headless
 
             return run_headless()
@@ -48,6 +50,7 @@ def run(args: list[str]) -> int:
 
 
 def _run_icon() -> int:
+    # lazy: optional dependency (pystray and its GUI backend)
     from kubewarm.tray.tray_icon import display_problem
 
     problem = display_problem()
@@ -59,6 +62,7 @@ def _run_icon() -> int:
         )
         return 1
     try:
+        # lazy: optional dependency (pystray and its GUI backend)
         from kubewarm.tray.tray_icon import TrayIcon
 
         tray = TrayIcon()

@@ -102,6 +102,7 @@ class XdgAutostart:
         )
 
     def enable(self, command: Sequence[str]) -> None:
+        # lazy: start-up (only enabling writes a file)
         from kubewarm.engine.core.atomic_write import write_atomic
 
         text = "\n".join(
@@ -131,6 +132,7 @@ class XdgAutostart:
 def _icon_path() -> str:
     """The installed 64 px 'warm' icon, for desktop entries (empty when not installed)."""
     try:
+        # lazy: start-up (only a desktop entry names the icon)
         from importlib.resources import files
 
         path = str(files("kubewarm.icons").joinpath("kubewarm-warm-64.png"))
@@ -165,7 +167,7 @@ class LaunchAgent:
         return self.path
 
     def _doc(self) -> dict | None:
-        import plistlib
+        import plistlib  # lazy: platform-only (macOS LaunchAgent)
 
         try:
             with open(self.path, "rb") as fh:
@@ -179,8 +181,9 @@ class LaunchAgent:
         return bool(doc) and doc.get("Disabled") is not True and bool(doc.get("RunAtLoad"))
 
     def enable(self, command: Sequence[str]) -> None:
-        import plistlib
+        import plistlib  # lazy: platform-only (macOS LaunchAgent)
 
+        # lazy: start-up (only enabling writes a file)
         from kubewarm.engine.core.atomic_write import write_atomic
 
         doc = {
