@@ -1,8 +1,9 @@
 """The shim's hit path, in one module: every kubectl call pays for what this file loads.
 
 Import budget (held by tests/test_shim_imports.py): the builtins ``os``, ``sys``, ``time`` and
-the ``_sha256`` C module — nothing else at load time. No json, re, argparse, subprocess, yaml,
-keyring, platformdirs, datetime, typing or collections; and no other kubewarm module, because
+the ``_sha256`` C module (``_sha2`` from Python 3.12) — nothing else at load time. No json, re,
+argparse, subprocess, yaml, keyring, platformdirs, datetime, typing or collections; and no
+other kubewarm module (but ``errors`` when raising), because
 each extra module costs ~0.2 ms of start-up. Everything beyond a fresh hit is delegated to
 ``kubewarm.engine.cache.credentials``, imported only when needed. The public names live on in the
 modules that say what they hold (``paths``, ``settings``, ``cache_key``, ``entry``,
@@ -21,8 +22,11 @@ import time
 
 try:  # the C module alone: hashlib would also load OpenSSL (~4 ms)
     from _sha256 import sha256  # pyright: ignore[reportMissingModuleSource] stub: typings/
-except ImportError:  # pragma: no cover - interpreters built without it
-    from hashlib import sha256
+except ImportError:  # Python 3.12 merged it into _sha2
+    try:
+        from _sha2 import sha256  # pyright: ignore[reportMissingImports] 3.12+ only
+    except ImportError:  # pragma: no cover - interpreters built without either
+        from hashlib import sha256
 
 APP = "kubewarm"
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
@@ -144,15 +148,49 @@ def load_settings(environ=None) -> dict[str, str]:
     return values
 
 
+# name -> (lowest, highest) accepted; anything else (a typo, inf, 1e308, NaN) means the default.
+RANGES: dict[str, tuple[float, float]] = {
+    "KUBEWARM_REFRESH_WINDOW": (0.0, 1.0),
+    "KUBEWARM_MARGIN_SECONDS": (0.0, 30 * 86400.0),
+    "KUBEWARM_MARGIN_FRACTION": (0.0, 1.0),
+    "KUBEWARM_DEFAULT_TTL": (1.0, 30 * 86400.0),
+    "KUBEWARM_REFRESH_TIMEOUT": (1.0, 86400.0),
+    "KUBEWARM_BACKUPS": (0.0, 1000.0),
+}
+_warned: set[str] = set()
+
+
 def number(values: dict[str, str], name: str) -> float:
-    """A numeric setting; a malformed or negative value falls back to its default."""
+    """A numeric setting. A malformed, non-finite or out-of-range value falls back to its
+    default, with one stderr line per process naming the setting (kubectl shows it)."""
+    raw = values.get(name, "")
+    low, high = RANGES.get(name, (0.0, 1e9))
     try:
-        result = float(values.get(name, ""))
+        result = float(raw)
     except ValueError:
         result = -1.0
-    if result < 0 or result != result:  # negative or NaN
-        result = float(DEFAULTS[name][0])
-    return result
+    if low <= result <= high:  # False for NaN and infinities too
+        return result
+    default = DEFAULTS[name][0]
+    if name not in _warned:
+        _warned.add(name)
+        _stderr(
+            f"kubewarm: {name}={raw!r} is not a number from {low:g} to {high:g};"
+            f" using the default {default}\n"
+        )
+    return float(default)
+
+
+def _stderr(text: str) -> None:
+    """Write to stderr if there is one (``pythonw`` has none); never raises."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def debug_enabled() -> bool:
@@ -168,16 +206,12 @@ def debug_enabled() -> bool:
 def debug_log(message: str) -> None:
     """Write ``kubewarm: message`` to stderr when debugging is on. Never pass a secret."""
     if debug_enabled():
-        try:
-            sys.stderr.write("kubewarm: " + message + "\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
+        _stderr("kubewarm: " + message + "\n")
 
 
 # --- the cache key ------------------------------------------------------------------------
 
-KEY_VERSION = "kubewarm-key-v1"
+KEY_VERSION = "kubewarm-key-v2"
 
 IDENTITY_ENV: tuple[str, ...] = (
     "KUBEWARM_USER",
@@ -201,7 +235,24 @@ IDENTITY_ENV: tuple[str, ...] = (
     "AZURE_CONFIG_DIR",
     "AZURE_CLIENT_ID",
     "AZURE_TENANT_ID",
+    # added in key v2: each selects whose token a plugin mints (see the README's list)
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "CLOUDSDK_AUTH_IMPERSONATE_SERVICE_ACCOUNT",
+    "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
+    "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE",
+    "AAD_LOGIN_METHOD",
+    "AAD_SERVICE_PRINCIPAL_CLIENT_ID",
+    "AAD_SERVICE_PRINCIPAL_CLIENT_CERTIFICATE",
+    "AAD_USER_PRINCIPAL_NAME",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
 )
+# Set by `kubewarm inject` in a wrapped user's exec.env: the names of that user's own exec.env
+# variables (kubectl puts them in the plugin's environment, where the shim cannot tell them
+# from the shell's), so each of them is part of the key too.
+EXEC_ENV_NAMES = "KUBEWARM_EXEC_ENV"
 
 _INTERACTIVE_TRUE = '"interactive":true}'
 _INTERACTIVE_FALSE = '"interactive":false}'
@@ -231,11 +282,13 @@ def normalize_exec_info(info: str) -> str:
 
 def compute_key(argv: list[str], env, names: tuple[str, ...]) -> str:
     """The hex cache key: SHA-256 over the length-prefixed plugin argv, the value (or absence)
-    of every identity variable, and the normalised ``KUBERNETES_EXEC_INFO`` (requested
-    apiVersion, and the cluster's server and CA with ``provideClusterInfo``)."""
+    of every identity variable (``names`` and those ``KUBEWARM_EXEC_ENV`` declares), and the
+    normalised ``KUBERNETES_EXEC_INFO`` (requested apiVersion, and the cluster's server and CA
+    with ``provideClusterInfo``)."""
+    declared = [n.strip() for n in env.get(EXEC_ENV_NAMES, "").split(",") if n.strip()]
     parts = [KEY_VERSION, str(len(argv))]
     parts.extend(argv)
-    for name in sorted(set(names)):
+    for name in sorted({*names, *declared}):
         value = env.get(name)
         parts.append(name)
         parts.append("\x00unset" if value is None else "=" + value)
@@ -270,7 +323,7 @@ def parse_entry(blob: bytes) -> tuple[bytes, float, float, bool, str]:
         raise _bad_entry("checksum mismatch")
     try:
         expires, obtained = float(int(fields[1])), float(int(fields[2]))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: more digits than a float
         raise _bad_entry("bad timestamps") from exc
     return payload, expires, obtained, fields[3] == b"1", digest
 
@@ -355,15 +408,62 @@ def recorded_store() -> str:
         return ""
 
 
+def uses_file_store(values: dict[str, str]) -> bool:
+    """Whether the settings (and the recorded ``auto`` choice) say the file store."""
+    wanted = values.get("KUBEWARM_STORE", "auto").strip().lower() or "auto"
+    return wanted == "file" or (wanted == "auto" and recorded_store() == "file")
+
+
 def lean_reader(values: dict[str, str]):
     """(store name, read function) for the hit path; the file store without another import."""
-    wanted = values.get("KUBEWARM_STORE", "auto").strip().lower() or "auto"
-    if wanted == "file" or (wanted == "auto" and recorded_store() == "file"):
+    if uses_file_store(values):
         return "file", read_file_entry
+    stalled = keyring_stalled()
+    if stalled:
+        raise _store_unavailable(stalled)
     # lazy: start-up (the keyring readers: only when the file store is not it)
     from kubewarm.engine.stores.choice import lean_reader as chosen
 
     return chosen(values)
+
+
+# --- a keyring that stopped answering ------------------------------------------------------
+# Every kubectl call is a new process, so a Secret Service that accepts connections but never
+# answers would cost each of them the reader's timeout. The first process that times out
+# leaves a stamp; for KEYRING_PAUSE seconds after it, every process skips the keyring (the
+# plugin runs, nothing is cached), then the next one tries again.
+
+KEYRING_PAUSE = 60.0
+
+
+def _stall_stamp() -> str:
+    return os.path.join(cache_dir(), "keyring-stalled")
+
+
+def keyring_stalled() -> str:
+    """Why the keyring is being skipped now ('' when it is not): one stat."""
+    try:
+        since = time.time() - os.stat(_stall_stamp()).st_mtime
+    except OSError:
+        return ""
+    if -5.0 < since < KEYRING_PAUSE:  # a stamp from the future (clock set back) is stale
+        return f"the keyring did not answer {since:.0f}s ago; skipping it for {KEYRING_PAUSE:.0f}s"
+    return ""
+
+
+def mark_keyring_stalled() -> None:
+    """Leave the stamp (a symlink in its place is never followed); never raises."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(_stall_stamp(), flags, 0o600)
+    except OSError:
+        return
+    try:
+        os.utime(fd if os.utime in os.supports_fd else _stall_stamp())
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # --- served markers: spotting a token the API server rejected ------------------------------
@@ -408,12 +508,15 @@ def was_served(key: str, digest: str, identity: str) -> bool:
 
 
 def mark_served(key: str, digest: str, identity: str) -> None:
-    """Record that the calling process got the credential with ``digest``; never fails."""
+    """Record that the calling process got the credential with ``digest``. Never fails: it
+    runs after kubectl got its credential (a full disk must not change the exit status), and
+    never follows a symlink planted in place of a marker."""
     path = _marker_path(key, identity)
     data = (digest[:32] + " " + identity).encode("utf-8", "surrogateescape")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     for _ in range(2):
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(path, flags, 0o600)
         except FileNotFoundError:
             try:
                 os.makedirs(marker_dir(), mode=0o700, exist_ok=True)
@@ -424,6 +527,8 @@ def mark_served(key: str, digest: str, identity: str) -> None:
             return
         try:
             os.write(fd, data)
+        except OSError:  # disk full: a marker is a hint, the credential is already out
+            pass
         finally:
             os.close(fd)
         return
@@ -465,6 +570,10 @@ def main(argv: list[str] | None = None) -> None:
     reason = "miss"
     store_name = "?"
     try:
+        try:  # markers, locks and the store record live there: someone else's means no cache
+            check_private_dir(cache_dir())
+        except FileNotFoundError:
+            pass
         store_name, read = lean_reader(values)
         blob = read(key)
         if blob is not None:
@@ -484,14 +593,18 @@ def main(argv: list[str] | None = None) -> None:
             reason = "rejected (same process asked again for the credential it was served)"
         elif remaining > margin:
             write_stdout(payload)
+            # kubectl has its credential: nothing from here on may change the exit status
             if identity:
                 mark_served(key, digest, identity)
             stale = remaining <= window
             if stale:
-                # lazy: start-up (the full path, off the hit path)
-                from kubewarm.engine.cache.credentials import spawn_background_refresh
+                try:
+                    # lazy: start-up (the full path, off the hit path)
+                    from kubewarm.engine.cache.credentials import spawn_background_refresh
 
-                spawn_background_refresh(args, key)
+                    spawn_background_refresh(args, key)
+                except Exception as exc:
+                    debug_log(f"key={key[:12]} no background refresh: {exc}")
             if debug_enabled():
                 debug_log(
                     f"key={key[:12]} {'stale, refreshing in background' if stale else 'hit'}"

@@ -5,8 +5,11 @@
 Modes: ``token`` (default), ``noexpiry``, ``cert``, ``garbage``, ``empty``, ``wrongkind``,
 ``wrongversion``, ``expired``, ``fail`` (stderr message, exit 3), ``prompt`` (asks for a code
 on stderr, reads stdin; answers a token only for code 123456), ``login`` (fails like an expired
-SSO session). Each run appends ``<pid> <unix time> <mode>`` to ``--log``; tokens are signed with
-``KUBEWARM_TEST_TOKEN_SECRET`` so the test API server accepts them.
+SSO session), ``validfail`` (prints a valid credential, then exits 1, like a wrapper whose
+cleanup step failed), ``rejectedfirst`` (the first run logged in ``--log`` gets a token the
+test API server rejects, later runs good ones). Each run appends ``<pid> <unix time> <mode>``
+to ``--log``; tokens are signed with ``KUBEWARM_TEST_TOKEN_SECRET`` so the test API server
+accepts them.
 """
 
 from __future__ import annotations
@@ -57,6 +60,10 @@ def main() -> int:
     now = time.time()
     expiry = int(now + args.ttl)
     secret = os.environ.get("KUBEWARM_TEST_TOKEN_SECRET", "no-secret")
+    if args.mode == "rejectedfirst" and args.log:
+        with open(args.log, encoding="utf-8") as fh:
+            if len(fh.read().splitlines()) == 1:  # this run is the first one logged
+                secret = "not-" + secret
     token = mint_test_token(secret, expiry, uuid.uuid4().hex[:12])
     status: dict = {"token": token, "expirationTimestamp": _stamp(expiry)}
     mode = args.mode
@@ -93,6 +100,10 @@ def main() -> int:
     if mode == "wrongversion":
         doc["apiVersion"] = "client.authentication.k8s.io/v1alpha1"
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    if mode == "validfail":
+        sys.stdout.flush()
+        sys.stderr.write("fake-plugin: could not write the token cache\n")
+        return 1
     return 0
 
 

@@ -46,3 +46,16 @@ def test_kubewarm_exec_is_the_shim(kw_env, plugin_log: Path):
     second = _kubewarm("exec", *argv, env=kw_env)
     assert first.returncode == 0 and second.stdout == first.stdout
     assert plugin_runs(plugin_log) == 1
+
+
+def test_any_kubewarm_error_is_one_line_and_exit_1(kw_env, tmp_path: Path):
+    """The CLI's top level turns every KubewarmError into one ``kubewarm: ...`` line."""
+    store = _kubewarm("store", env={**kw_env, "KUBEWARM_STORE": "vault"})
+    assert store.returncode == 1
+    assert store.stderr == "kubewarm: KUBEWARM_STORE='vault' is not one of auto, keyring, file\n"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("users: [\n")
+    status = _kubewarm("status", "--kubeconfig", str(broken), env=kw_env)
+    assert status.returncode == 1
+    assert status.stderr.startswith("kubewarm: ") and status.stderr.count("\n") == 1
+    assert str(broken.name) in status.stderr

@@ -318,3 +318,16 @@ def test_lean_reader_imports_nothing_heavy(secret_service, kw_env):
     assert "kubewarm.engine.stores.secret_service_lean" in out
     assert "_socket" in out
     assert forbidden & set(out) == set()
+
+
+def test_deleting_the_last_key_leaves_no_item_behind(secret_service):
+    """The index item goes with the last key, so a store emptied through the Store interface
+    (as the contract test cleans a real user keychain) leaves nothing in the keyring."""
+    store, first, second = KeyringStore(kind="secret-service", max_units=1200), new_key(), new_key()
+    for key in (first, second):
+        store.write(key, credential_blob(6000))
+        store.write_meta(key, b'{"user": "alice"}')
+    store.delete(first)
+    assert _raw("index") is not None  # still lists the other key
+    store.delete(second)
+    assert _raw("index") is None and store.list_keys() == []

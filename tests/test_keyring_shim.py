@@ -45,14 +45,17 @@ def _stored_token(store) -> str:
 
 def _files_under(root: Path, since: float = 0.0, max_size: int = 2**24) -> list[Path]:
     found = []
-    for path in root.rglob("*") if root.exists() else []:
-        try:
-            st = path.lstat()
-        except OSError:  # another test's file, gone meanwhile
-            continue
-        fresh = st.st_mtime >= since and st.st_size < max_size
-        if fresh and path.is_file() and not path.is_symlink():
-            found.append(path)
+    # os.walk, not rglob: another process's folders may vanish while we walk (ignored)
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            path = Path(folder) / name
+            try:
+                st = path.lstat()
+            except OSError:  # another test's file, gone meanwhile
+                continue
+            fresh = st.st_mtime >= since and st.st_size < max_size
+            if fresh and path.is_file() and not path.is_symlink():
+                found.append(path)
     return found
 
 

@@ -83,6 +83,31 @@ def test_every_file_in_kubeconfig_variable(kw_data, monkeypatch, tmp_path):
     assert {p: p.read_bytes() for p in (a, b)} == originals
 
 
+def test_each_file_plan_holds_its_own_skipped_and_unchanged_users(kw_data, tmp_path):
+    """The planners return what they left alone as data, file by file; the report lists it in
+    file order. A user skipped in one file does not stop a namesake in another."""
+    multi_line = "- name: {}\n  user:\n    exec:\n      command: my\n        plugin\n"
+    fine = "- name: {}\n  user:\n    exec: {{command: aws, args: [eks]}}\n"
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("users:\n" + fine.format("u") + multi_line.format("bad"))
+    b.write_text("users:\n" + multi_line.format("u") + fine.format("v"))
+    report = inject([str(a), str(b)])
+    assert [[s.user for s in p.skipped] for p in report.plans] == [["bad"], ["u"]]
+    assert [(Path(s.path).name, s.user) for s in report.skipped] == [
+        ("a.yaml", "bad"),
+        ("b.yaml", "u"),
+    ]
+    assert "several lines" in report.skipped[0].reason
+    assert [[c.user for c in p.changes] for p in report.plans] == [["u"], ["v"]]
+    again = inject([str(a), str(b)])
+    assert [[c.user for c in p.unchanged] for p in again.plans] == [["u"], ["v"]]
+    assert [c.user for c in again.unchanged] == ["u", "v"]
+    back = restore([str(a), str(b)])
+    assert [[c.user for c in p.changes] for p in back.plans] == [["u"], ["v"]]
+    assert [[c.user for c in p.unchanged] for p in back.plans] == [["bad"], ["u"]]
+    assert back.skipped == []
+
+
 def test_context_and_user_filters(kw_data, tmp_path):
     config = _copy("several-users.yaml", tmp_path / "config")
     report = inject(str(config), contexts=["gke"], users=["last"])

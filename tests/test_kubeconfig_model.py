@@ -11,9 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from kubewarm.engine.kubeconfig import clientgo
 from kubewarm.engine.kubeconfig import files as kubeconfig_files
-from kubewarm.engine.kubeconfig import model as kubeconfig_model
-from kubewarm.engine.kubeconfig.model import KubeconfigError, load_contexts
+from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
+from kubewarm.engine.kubeconfig import parse as kubeconfig_parse
+from kubewarm.engine.kubeconfig.merge import load_contexts
+from kubewarm.engine.kubeconfig.model import KubeconfigError
 
 from tests.fixtures_core import EXEC_API, KUBECTL_VERSIONS, kubectl_path
 from tests.kubeconfig_helpers import CORPUS
@@ -96,7 +99,7 @@ def test_wrapped_user_is_recognised_with_its_plugin_argv(tmp_path):
         "- name: plain\n  user:\n    exec:\n"
         "      command: aws\n      args: [eks]\n      env: [{name: KUBEWARM_USER, value: u}]\n"
     )
-    users = {u.info.name: u.info for u in kubeconfig_model.parse(str(path)).users}
+    users = {u.info.name: u.info for u in kubeconfig_parse.parse(str(path)).users}
     assert users["u"].wrapped and users["u"].plugin_argv == ("aws", "eks", "get-token")
     assert users["u"].shim_command == "/x/kubewarm-exec" and users["u"].kubewarm_user == "u"
     assert users["w"].wrapped and users["w"].plugin_argv == ("gke-gcloud-auth-plugin",)
@@ -150,7 +153,7 @@ def test_bad_input_error_names_file_and_line(tmp_path, kw_env, text, message, li
     path.parent.mkdir()
     path.write_text(text)
     with pytest.raises(KubeconfigError) as caught:
-        kubeconfig_model.parse(str(path), exact=exact)
+        kubeconfig_parse.parse(str(path), exact=exact)
     assert message in str(caught.value)
     assert str(caught.value).startswith(f"kubeconfig ~/.kube/config line {line}: ")
 
@@ -159,9 +162,9 @@ def test_not_utf8_and_missing_file(tmp_path):
     path = tmp_path / "config"
     path.write_bytes(b"users:\n- name: caf\xe9\n")
     with pytest.raises(KubeconfigError, match=r"line 2: is not UTF-8 text"):
-        kubeconfig_model.parse(str(path))
+        kubeconfig_parse.parse(str(path))
     with pytest.raises(KubeconfigError, match="no such file"):
-        kubeconfig_model.load(kubeconfig_files.resolve([str(tmp_path / "missing")]))
+        kubeconfig_merge.load(kubeconfig_files.resolve([str(tmp_path / "missing")]))
 
 
 # --- what kubectl hands the plugin -----------------------------------------------------------
@@ -262,7 +265,7 @@ def test_exec_info_is_what_kubectl_sends(tmp_path, version, case):
     )
     sent = _capture(kubectl, config, log)
     (context,) = load_contexts([str(config)])
-    expected = kubeconfig_model.exec_info(context)
+    expected = clientgo.exec_info(context)
     assert sent[0] == expected
 
 
@@ -277,7 +280,7 @@ def test_plugin_invocation_env_and_argv(tmp_path):
         "      env: [{name: AWS_PROFILE, value: from-kubeconfig}, {name: X, value: '1'}]\n"
     )
     (context,) = load_contexts([str(config)])
-    invocation = kubeconfig_model.plugin_invocation(
+    invocation = clientgo.plugin_invocation(
         context, {"AWS_PROFILE": "from-shell", "HOME": "/h"}, interactive=True
     )
     assert invocation.argv == (str(tmp_path / "kube" / "bin" / "plugin"), "--flag")

@@ -128,3 +128,38 @@ def test_concurrent_pins_are_all_kept(kw_env):
     for proc in procs:
         assert proc.wait(timeout=60) == 0
     assert sorted(_pins_in_file(kw_env)) == names
+
+
+@posix_only
+def test_status_pins_and_tray_read_one_model_that_agrees(kw_env):
+    """``kubewarm status``, ``kubewarm pins`` and the tray read the same ContextState: after
+    one kubectl-like call they agree on the key, the expiry and that it is cached."""
+    from kubewarm.engine.cache import admin as cache_admin
+    from kubewarm.engine.contexts.state import WARM, ContextState, static_states
+    from kubewarm.engine.contexts.status import statuses
+    from kubewarm.engine.core import settings
+    from kubewarm.engine.kubeconfig import files, merge
+
+    _config(kw_env)
+    kubewarm("inject", env=kw_env)
+    kubewarm("pin", "prod", env=kw_env)
+    result = run_shim(
+        fake_plugin_argv(), kw_env, KUBEWARM_USER="prod", KUBERNETES_EXEC_INFO=exec_info()
+    )
+    assert result.returncode == 0, result.stderr
+    values = settings.load(kw_env)
+    status = {s.name: s for s in statuses(environ=kw_env, values=values)}
+    contexts = merge.merge_contexts(merge.load(files.resolve(environ=kw_env)))
+    tray, _ = static_states(contexts, ["prod"], cache_admin.list_entries(values), values, kw_env)
+    for one in (status["prod"], tray["prod"]):
+        assert isinstance(one, ContextState)
+        assert (one.phase, one.cached, one.wrapped, one.kind) == (WARM, True, True, "exec")
+    assert status["prod"].key == tray["prod"].key
+    assert status["prod"].expires == tray["prod"].expires > 0
+    assert status["static"].kind == "token" and not status["static"].cached
+    assert status["staging"].cached is False and tray["staging"].cached is False
+    table = kubewarm("status", env=kw_env).stdout
+    assert any(
+        line.split()[:2] == ["*", "prod"] and "cached, expires in" in line
+        for line in table.splitlines()
+    )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
+from kubewarm.engine.core.exec_credential import validate
 
 from tests.fixtures_core import fake_plugin_argv, plugin_runs
-from tests.shim_helpers import pid_alive, run_shim, store_files, token_of, wait_for
+from tests.shim_helpers import exec_info, pid_alive, run_shim, store_files, token_of, wait_for
 
 
 def test_plugin_failure_passes_through_unchanged_and_is_not_cached(kw_env, plugin_log):
@@ -140,3 +143,51 @@ def test_background_refresh_that_hangs_is_killed_with_its_children(kw_env, plugi
     pid, _, _, child = plugin_log.read_text().splitlines()[1].split(" ")
     assert wait_for(lambda: not pid_alive(int(pid)) and not pid_alive(int(child)), timeout=15)
     assert run_shim(argv, kw_env).stdout == stale.stdout  # the old credential is still cached
+
+
+def _events(env: dict) -> str:
+    log = Path(env["KUBEWARM_CACHE_DIR"]) / "log" / "kubewarm.log"
+    return log.read_text() if log.exists() else ""
+
+
+def test_valid_credential_from_a_failing_plugin_is_not_cached(kw_env, plugin_log):
+    argv = fake_plugin_argv(mode="validfail", log=plugin_log)
+    alone = subprocess.run(
+        fake_plugin_argv(mode="validfail"), capture_output=True, env=kw_env, timeout=60, check=False
+    )
+    assert alone.returncode == 1
+    assert validate(alone.stdout, None, time.time()).expires  # what it prints is servable
+    for _ in range(2):
+        result = run_shim(argv, kw_env, KUBERNETES_EXEC_INFO=exec_info())
+        assert result.returncode == 1  # kubectl gets the plugin's exit status
+        assert result.stderr == b"fake-plugin: could not write the token cache\n"
+    assert plugin_runs(plugin_log) == 2  # the second call did not find it cached
+    assert store_files(kw_env) == []
+
+
+def test_background_refresh_does_not_store_a_failing_plugins_credential(
+    kw_env, plugin_log, tmp_path
+):
+    control = tmp_path / "control.json"
+    argv = fake_plugin_argv(log=plugin_log, ttl=600, control=control)
+    first = run_shim(argv, kw_env)
+    assert first.returncode == 0
+    [entry] = store_files(kw_env)
+    cached = entry.read_bytes()
+    control.write_text(json.dumps({"mode": "validfail"}))
+    stale = run_shim(argv, {**kw_env, "KUBEWARM_REFRESH_WINDOW": "1"})
+    assert stale.stdout == first.stdout
+    done = wait_for(lambda: "background refresh" in _events(kw_env))
+    assert done and "ok=False" in _events(kw_env), _events(kw_env)
+    assert plugin_runs(plugin_log) == 2
+    assert entry.read_bytes() == cached  # the old credential, not the failed run's
+
+
+@pytest.mark.parametrize("name", ["KUBEWARM_DEFAULT_TTL", "KUBEWARM_REFRESH_WINDOW"])
+@pytest.mark.parametrize("value", ["inf", "-1", "nan", "soon"])
+def test_unusable_numeric_setting_falls_back_to_its_default(kw_env, plugin_log, name, value):
+    argv = fake_plugin_argv(mode="noexpiry", log=plugin_log)
+    for _ in range(2):
+        result = run_shim(argv, kw_env, **{name: value})
+        assert result.returncode == 0, result.stderr
+    assert plugin_runs(plugin_log) == 1  # cached for the default TTL

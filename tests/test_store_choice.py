@@ -45,23 +45,25 @@ def test_auto_without_a_record_defers_to_the_slow_path(kw_env):
 
 @pytest.mark.real
 def test_decision_is_recorded_and_shared(secret_service, kw_env, capsys):
-    store = choice.open_store({"KUBEWARM_STORE": "auto"})
+    store, said = choice.choose({"KUBEWARM_STORE": "auto"})
     assert isinstance(store, KeyringStore) and store.kind == "secret-service"
-    said = capsys.readouterr().err
     assert "keeping cached credentials in the OS keyring" in said
+    assert capsys.readouterr().err == ""  # the use case returns the sentence; callers say it
     lines = Path(choice.record_path()).read_text().splitlines()
     assert lines[0] == "keyring" and "backend=secret-service" in lines
     assert not any("token" in line.lower() for line in lines)
     # from now on: no probing, no announcement, and the lean reader agrees
+    store, said = choice.choose({"KUBEWARM_STORE": "auto"})
+    assert isinstance(store, KeyringStore) and said == ""
     assert isinstance(choice.open_store({"KUBEWARM_STORE": "auto"}), KeyringStore)
-    assert capsys.readouterr().err == ""
     assert choice.lean_reader({"KUBEWARM_STORE": "auto"})[0] == "keyring"
 
 
 @pytest.mark.real
-def test_auto_records_files_without_a_keyring(no_secret_service, kw_env, capsys):
-    assert isinstance(choice.open_store({"KUBEWARM_STORE": "auto"}), FileStore)
-    assert "files only you can read" in capsys.readouterr().err
+def test_auto_records_files_without_a_keyring(no_secret_service, kw_env):
+    store, said = choice.choose({"KUBEWARM_STORE": "auto"})
+    assert isinstance(store, FileStore)
+    assert "files only you can read" in said
     record = choice.read_record()
     assert record.auto == "file" and "no OS keyring" in record.reason
     name, read = choice.lean_reader({"KUBEWARM_STORE": "auto"})
@@ -141,6 +143,19 @@ def test_recheck_after_a_keyring_appears(no_secret_service, kw_env, tmp_path_fac
         assert choice.read_record().auto == "keyring"
     finally:
         service.stop()
+
+
+def test_every_platform_keyring_has_a_lean_reader_and_a_name():
+    """One table (choice.KINDS) drives the hit path's reader, the keyring backend and the name."""
+    from kubewarm.engine.stores import keyring_store
+
+    platforms = [row[0] for row in choice.KINDS.values()]
+    assert sorted(platforms) == ["darwin", "linux", "win32"]
+    assert choice.platform_kind() in (*choice.KINDS, "")
+    for kind, (_, _, module, name, said) in choice.KINDS.items():
+        assert choice.describe_kind(kind) == said
+        fake = type(name, (), {"__module__": module})()
+        assert keyring_store.kind_of(fake) == kind
 
 
 def test_unknown_backend_has_no_fast_reader(kw_env):

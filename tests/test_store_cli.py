@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 from kubewarm.engine.cache import admin as cache_admin
+from kubewarm.engine.cli import text as cli_text
 from kubewarm.engine.stores import choice
 
 from tests.fixtures_core import fake_plugin_argv
@@ -144,7 +145,7 @@ def test_format_entries_reads_like_a_table():
         True,
         True,
     )
-    lines = cache_admin.format_entries([entry], now)
+    lines = cli_text.format_entries([entry], now)
     assert lines[1].split()[:4] == ["alice", "aws", "https://eks.example", "in"]
     assert lines[1].split()[-2:] == ["keyring", "0123456789ab"]
     assert "10m00s" in lines[1]

@@ -21,6 +21,7 @@ import pytest
 from kubewarm.engine.cache import admin as cache_admin
 from kubewarm.engine.core.entry import Entry
 from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.stores.base import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ("file", "secret-service", "secret-service-chunked", "macos-keychain", "windows")
@@ -99,10 +100,27 @@ def case(request, kw_env, monkeypatch):
     if name in PLATFORM:  # a real user keychain: leave nothing behind
         for key in store.list_keys():
             store.delete(key)
-        store._remove("index")
 
 
 class TestStoreContract:
+    def test_describes_itself_and_is_a_store(self, case):
+        _, store, _lean = case
+        assert isinstance(store, Store)
+        assert store.name in ("file", "keyring")
+        described = store.describe()
+        assert described and "\n" not in described
+
+    def test_deleting_every_key_leaves_nothing_listed_or_readable(self, case):
+        _, store, lean = case
+        keys = [new_key() for _ in range(3)]
+        for key in keys:
+            store.write(key, credential_blob(300))
+            store.write_meta(key, b"{}")
+        for key in store.list_keys():
+            store.delete(key)
+        assert store.list_keys() == []
+        assert all(store.read(k) is None and lean(k) is None for k in keys)
+
     def test_missing_key(self, case):
         _, store, lean = case
         key = new_key()

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from kubewarm.engine.contexts import state as context_state
-from kubewarm.engine.warmer.warmer import Warmer, refresh_lead
+from kubewarm.engine.warmer.policy import refresh_lead
+from kubewarm.engine.warmer.scheduler import Scheduler
+from kubewarm.engine.warmer.warmer import Warmer
 
 from tests.fixtures_core import FAKE_PLUGIN, fake_plugin_argv
 from tests.shim_helpers import exec_info, run_shim, wait_for
@@ -77,15 +79,11 @@ def _kubectl_call(name: str, env: dict, argv: list[str], **extra: str):
     )  # fmt: skip
 
 
-def test_refresh_lead_keeps_ahead_of_the_shims_window():
-    values = {}
-    assert refresh_lead(values, 900) == pytest.approx(225 + 30)
-    assert refresh_lead(values, 20) == pytest.approx(5 + 1)
-    assert refresh_lead(values, 3600) == pytest.approx(900 + 30)
-
-
 def test_pinned_context_is_warmed_at_start_and_before_each_expiry(kw_env, plugin_log, warmers):
-    argv = fake_plugin_argv(ttl=10, log=plugin_log)
+    """The real scheduler refreshes when the policy says (tests/test_warmer_policy.py holds the
+    schedule itself): 6 s tokens, so three refreshes take ~7 s."""
+    ttl = 6
+    argv = fake_plugin_argv(ttl=ttl, log=plugin_log)
     _kubeconfig(kw_env, {"prod": argv, "dev": argv})
     kubewarm("pin", "prod", env=kw_env)
     recorder = Recorder()
@@ -94,17 +92,27 @@ def test_pinned_context_is_warmed_at_start_and_before_each_expiry(kw_env, plugin
     assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 5)
     assert _state(warmer, "prod").label().startswith("warm until ")
     assert _state(warmer, "dev").phase == context_state.COLD  # not pinned: left alone
-    # 10 s tokens: refreshed 3.5 s before expiry, so every 6.5 s
-    time.sleep(15)
+    assert wait_for(lambda: len(plugin_runs(plugin_log)) >= 3, 20), recorder.events
     times = [float(line.split()[1]) for line in plugin_runs(plugin_log)]
     assert len(times) == 3, times
-    gaps = [b - a for a, b in pairwise(times)]
-    assert all(5.5 < gap < 8.0 for gap in gaps), gaps
+    # each refresh starts at the expiry the plugin printed (whole seconds) minus the lead,
+    # plus the time it takes to start the plugin
+    late = []
+    for a, b in pairwise(times):
+        expires = int(a + ttl)
+        due = expires - refresh_lead({}, expires - a)
+        late.append(b - due)
+    assert all(-0.3 < lateness < 1.5 for lateness in late), (times, late)
     # every shim call meanwhile was a hit, never a plugin run
     result = _kubectl_call("prod", kw_env, argv)
     assert result.returncode == 0 and b" hit " in result.stderr, result.stderr
     assert len(plugin_runs(plugin_log)) == 3
     assert recorder.notifications == []
+
+
+def _failures_logged(recorder: Recorder) -> int:
+    """How many 'refresh failed' events the warmer reported (a run is over when it has)."""
+    return sum(": refresh failed (" in e for e in recorder.events)
 
 
 def test_refreshes_under_the_shims_key_from_another_environment(
@@ -184,12 +192,16 @@ def test_failures_back_off_and_notify_once_per_episode(kw_env, plugin_log, warme
     control.write_text('{"mode": "token"}')
     assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
     assert warmer.overall() == context_state.ALL_WARM
-    # a new failure is a new episode: one more notification
+    # a new failure is a new episode: one more notification. (The credential is cleared first:
+    # with a valid one still stored, the retry would find it fresh and stop retrying.)
     control.write_text('{"mode": "fail"}')
-    warmer.refresh_now("prod")
-    assert wait_for(lambda: len(recorder.notifications) == 2, 10)
-    time.sleep(3.5)  # retries in between notify nobody
+    failed, seen = _failures_logged(recorder), len(recorder.events)
+    assert warmer.clear("prod") == 1  # pinned: fetched again at once, and that fails
+    assert wait_for(lambda: len(recorder.notifications) == 2, 10), recorder.events
+    # the retries after 1 and 2 s run the plugin and notify nobody
+    assert wait_for(lambda: _failures_logged(recorder) >= failed + 3, 10), recorder.events
     assert len(recorder.notifications) == 2
+    assert any("attempt 3, retry in 4s" in e for e in recorder.events[seen:]), recorder.events
 
 
 def test_needs_login_is_not_retried_until_asked(kw_env, plugin_log, warmers, tmp_path):
@@ -202,7 +214,10 @@ def test_needs_login_is_not_retried_until_asked(kw_env, plugin_log, warmers, tmp
     warmer = warmers(recorder)
     assert wait_for(lambda: _state(warmer, "prod").phase == context_state.NEEDS_LOGIN, 10)
     assert _state(warmer, "prod").label() == "needs login"
-    time.sleep(4)  # backoff would have retried 2-3 times by now
+    # no retry is scheduled, and a re-read (every heartbeat may do one) plans none either
+    assert "prod" not in warmer.planned()
+    warmer.sync("test")
+    assert warmer.planned() == {}
     assert len(plugin_runs(plugin_log)) == 1
     assert len(recorder.notifications) == 1 and "needs login" in recorder.notifications[0][0]
     warmer.refresh_now("prod")  # the menu's Refresh now tries again, quietly
@@ -241,8 +256,8 @@ def test_kubeconfig_and_pin_changes_are_picked_up_while_running(kw_env, plugin_l
     write_config(path, {"prod": argv})
     kubewarm("inject", env=kw_env)
     assert wait_for(lambda: _state(warmer, "later").phase == context_state.MISSING, 10)
-    jobs = [job.id for job in warmer._scheduler.get_jobs()]
-    assert "refresh:later" not in jobs and "refresh:prod" in jobs
+    planned = warmer.planned()
+    assert "later" not in planned and "prod" in planned
     kubewarm("unpin", "prod", "later", env=kw_env)
     assert wait_for(lambda: _state(warmer, "later") is None, 10)
     assert not _state(warmer, "prod").pinned
@@ -287,3 +302,44 @@ def test_finds_kubeconfig_files_named_only_in_the_shell(kw_env, plugin_log, warm
     write_config(path, {"work": argv, "office": argv})  # that file is watched too
     assert wait_for(lambda: _state(warmer, "office") is not None, 10)
     assert _state(warmer, "office").phase == context_state.NOT_WRAPPED
+
+
+def test_scheduler_adapter_runs_each_job_when_planned_and_beats():
+    """The APScheduler adapter alone: a time in the past runs at once (a refresh missed in
+    sleep), a future one when due, a job within a second of the wanted time is left alone, and
+    the heartbeat beats. Real time, about a second."""
+    runs: list[tuple[str, bool, float]] = []
+    beats: list[float] = []
+    scheduler = Scheduler(
+        lambda name, forced: runs.append((name, forced, time.time())),
+        lambda: beats.append(time.monotonic()),
+        heartbeat=0.2,
+    )
+    assert not scheduler.running and scheduler.planned() == {}
+    scheduler.start()
+    try:
+        now = time.time()
+        scheduler.at("later", now + 3600)
+        assert scheduler.planned()["later"] == pytest.approx(now + 3600, abs=0.01)
+        job = scheduler._scheduler.get_job("refresh:later")
+        assert (job.misfire_grace_time, job.coalesce, job.max_instances) == (None, True, 1)
+        scheduler.at("later", now + 3600.5, if_moved=True)  # close enough: no churn
+        assert scheduler.planned()["later"] == pytest.approx(now + 3600, abs=0.01)
+        scheduler.at("later", now + 3700, if_moved=True)
+        assert scheduler.planned()["later"] == pytest.approx(now + 3700, abs=0.01)
+        scheduler.at("past", now - 100)
+        scheduler.at("soon", now + 0.5, forced=True)
+        assert wait_for(lambda: len(runs) == 2, 5), runs
+        (first, _, first_at), (second, forced, second_at) = runs
+        assert first == "past" and first_at - now < 0.4, runs
+        assert second == "soon" and forced and second_at >= now + 0.45, runs
+        assert scheduler.has("later") and not scheduler.has("soon")
+        scheduler.keep_only({"soon"})
+        assert scheduler.planned() == {} and not scheduler.has("later")
+        scheduler.start_heartbeat()
+        assert wait_for(lambda: len(beats) >= 2, 5), beats
+    finally:
+        assert scheduler.stop()
+    assert not scheduler.stop() and not scheduler.running
+    scheduler.at("after", time.time())  # stopped: nothing to schedule on, and no error
+    assert scheduler.planned() == {}

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kubewarm.engine.contexts.state import short
 from kubewarm.engine.core import events_log
+from kubewarm.engine.core.text import plural, short
 from kubewarm.engine.kubeconfig import wrapping
 from kubewarm.engine.system import autostart
 from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray.open_path import open_path
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 class MenuActions:
@@ -50,13 +46,13 @@ class MenuActions:
         self.warmer.refresh_now(name)
 
     def refresh_all_pinned(self) -> None:
-        self._report(f"Refreshing {_plural(self.warmer.refresh_all_pinned(), 'pinned context')}")
+        self._report(f"Refreshing {plural(self.warmer.refresh_all_pinned(), 'pinned context')}")
 
     def clear(self, name: str) -> None:
-        self._report(f"Cleared {_plural(self.warmer.clear(name), 'cached credential')} of {name}")
+        self._report(f"Cleared {plural(self.warmer.clear(name), 'cached credential')} of {name}")
 
     def clear_all(self) -> None:
-        self._report(f"Cleared {_plural(self.warmer.clear_all(), 'cached credential')}")
+        self._report(f"Cleared {plural(self.warmer.clear_all(), 'cached credential')}")
 
     def wrap(self) -> None:
         self._show(wrapping.wrap())

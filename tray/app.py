@@ -31,6 +31,7 @@ def parser() -> argparse.ArgumentParser:
 def run(args: list[str]) -> int:
     ns = parser().parse_args(args)
     # lazy: start-up (after argparse: --help stays fast)
+    from kubewarm.engine.errors import KubewarmError
     from kubewarm.engine.system.single_instance import AlreadyRunning, InstanceLock
 
     try:
@@ -38,6 +39,9 @@ def run(args: list[str]) -> int:
     except AlreadyRunning as exc:
         print(f"kubewarm: {exc}", file=sys.stderr)
         return ALREADY_RUNNING
+    except (KubewarmError, OSError) as exc:  # an unsafe or unwritable cache folder
+        print(f"kubewarm: cannot take the one-instance lock: {exc}", file=sys.stderr)
+        return 1
     try:
         if ns.no_icon:
             # lazy: start-up (headless never loads pystray)

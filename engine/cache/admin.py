@@ -1,5 +1,6 @@
 """Looking after the cache in whichever store holds it: list entries, clear them, drop expired
-ones (the CLI's ``entries``/``clear``/``status`` and the tray). Never shows a secret.
+ones (the CLI's ``entries``/``clear``/``status`` and the tray). Returns data; ``engine.cli.text``
+words it. Never shows a secret.
 
 Every function takes the settings ``values`` (default: ``settings.load()``) and optionally a
 ``store`` to work on instead of the configured one.
@@ -12,9 +13,11 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 
-from kubewarm.engine.core import paths, settings
+from kubewarm.engine.core import paths, served, settings
 from kubewarm.engine.core.entry import BadEntry, decode
+from kubewarm.engine.core.safe_files import UnsafePath, open_private, private_dir
 from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.stores.base import Store
 from kubewarm.engine.stores.choice import open_store
 
 HOUSEKEEPING_GRACE = 3600.0  # an entry expired this long ago is deleted
@@ -57,11 +60,11 @@ def _values(values: Mapping[str, str] | None) -> dict[str, str]:
     return dict(values) if values is not None else settings.load()
 
 
-def _store(values: Mapping[str, str] | None, store):
+def _store(values: Mapping[str, str] | None, store: Store | None) -> Store:
     return store if store is not None else open_store(_values(values))
 
 
-def _recipe(store, key: str) -> dict:
+def _recipe(store: Store, key: str) -> dict:
     try:
         raw = store.read_meta(key)
         doc = json.loads(raw) if raw else {}
@@ -70,7 +73,9 @@ def _recipe(store, key: str) -> dict:
     return doc if isinstance(doc, dict) else {}
 
 
-def list_entries(values: Mapping[str, str] | None = None, store=None) -> list[CachedEntry]:
+def list_entries(
+    values: Mapping[str, str] | None = None, store: Store | None = None
+) -> list[CachedEntry]:
     """Every entry in the store (expired and broken ones flagged ``valid=False``), sorted by
     user, then plugin. Raises StoreUnavailable when the store cannot be read at all."""
     store = _store(values, store)
@@ -95,7 +100,7 @@ def list_entries(values: Mapping[str, str] | None = None, store=None) -> list[Ca
 
 
 def recipes_for_user(
-    user: str, values: Mapping[str, str] | None = None, store=None
+    user: str, values: Mapping[str, str] | None = None, store: Store | None = None
 ) -> list[CachedEntry]:
     """Entries recorded for kubeconfig user ``user`` (``KUBEWARM_USER``), newest first."""
     found = [e for e in list_entries(values, store) if e.user == user and e.recipe.get("argv")]
@@ -129,7 +134,7 @@ def clear(
     *,
     keys: Iterable[str] | None = None,
     users: Iterable[str] | None = None,
-    store=None,
+    store: Store | None = None,
 ) -> int:
     """Delete every entry, or those whose key starts with one of ``keys`` or whose kubeconfig
     user is one of ``users``; entry and metadata both go. Returns how many were deleted."""
@@ -148,7 +153,7 @@ def clear(
     return removed
 
 
-def leftover_file_store(values: Mapping[str, str] | None = None):
+def leftover_file_store(values: Mapping[str, str] | None = None) -> Store | None:
     """The file store, when it holds entries but the keyring is the store in use (left from
     before a switch to the keyring): they should go. None otherwise."""
     from kubewarm.engine.stores.file_store import FileStore
@@ -164,7 +169,9 @@ def leftover_file_store(values: Mapping[str, str] | None = None):
 
 
 def housekeeping(
-    values: Mapping[str, str] | None = None, grace: float = HOUSEKEEPING_GRACE, store=None
+    values: Mapping[str, str] | None = None,
+    grace: float = HOUSEKEEPING_GRACE,
+    store: Store | None = None,
 ) -> int:
     """Delete entries that expired more than ``grace`` seconds ago, broken ones, and keys left
     without an entry. Returns how many were deleted.
@@ -194,6 +201,39 @@ def housekeeping(
     return removed
 
 
+def _own_folders() -> list[str]:
+    """Every folder kubewarm writes temporary files into (``write_atomic``'s ``.kubewarm-*``)."""
+    from kubewarm.engine.stores.file_store import store_dir
+
+    return [
+        paths.cache_dir(), store_dir(), paths.config_dir(), paths.data_dir(),
+        os.path.join(paths.data_dir(), "bin"), paths.log_dir(),
+    ]  # fmt: skip
+
+
+def remove_stale_temp_files(max_age: float = 600.0) -> int:
+    """Delete ``.kubewarm-*.tmp`` files older than ``max_age`` seconds from kubewarm's own
+    folders: a crash between writing and renaming leaves one, and it may hold a token. A
+    younger one may be a write in progress. Returns how many went."""
+    cutoff = time.time() - max_age
+    removed = 0
+    for folder in _own_folders():
+        try:
+            items = list(os.scandir(folder))
+        except OSError:
+            continue
+        for item in items:
+            if not (item.name.startswith(".kubewarm-") and item.name.endswith(".tmp")):
+                continue
+            try:
+                if item.is_file(follow_symlinks=False) and item.stat().st_mtime <= cutoff:
+                    os.unlink(item.path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
+
+
 def _stamp_path() -> str:
     return os.path.join(paths.cache_dir(), "housekeeping")
 
@@ -215,53 +255,14 @@ def housekeeping_if_due(
     if not housekeeping_due(interval):
         return 0
     try:
-        os.makedirs(os.path.dirname(stamp), mode=0o700, exist_ok=True)
-        with open(stamp, "w", encoding="utf-8") as fh:
-            fh.write(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+        private_dir(os.path.dirname(stamp))
+        fd = open_private(stamp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            os.write(fd, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()).encode())
+        finally:
+            os.close(fd)
+        served.prune()  # markers of kubectl calls answered from the cache (hits add them too)
+        remove_stale_temp_files()
         return housekeeping(values)
-    except (StoreUnavailable, OSError):
+    except (StoreUnavailable, UnsafePath, OSError):
         return 0
-
-
-def describe_expiry(entry: CachedEntry, now: float | None = None) -> str:
-    """'in 12m', 'expired 3m ago', 'unreadable' — for listings."""
-    if not entry.expires:
-        return "unreadable"
-    left = entry.remaining(now)
-    text = format_duration(abs(left))
-    when = time.strftime("%H:%M:%S", time.localtime(entry.expires))
-    suffix = "" if entry.explicit else ", default TTL"
-    return f"in {text} ({when}{suffix})" if left > 0 else f"expired {text} ago ({when})"
-
-
-def format_duration(seconds: float) -> str:
-    """'45s', '12m05s', '2h03m', '1d4h' (negative counts as 0)."""
-    seconds = max(int(seconds), 0)
-    if seconds >= 86400:
-        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
-
-
-def format_entries(entries: list[CachedEntry], now: float | None = None) -> list[str]:
-    """A table (one line per entry) for ``kubewarm entries`` and ``kubewarm status``:
-    user, plugin, cluster, expiry, store, key prefix. Never the credential."""
-    rows = [("USER", "PLUGIN", "CLUSTER", "EXPIRES", "STORE", "KEY")]
-    for e in entries:
-        rows.append(
-            (
-                e.user or "-",
-                e.plugin or "-",
-                e.cluster or "-",
-                describe_expiry(e, now),
-                e.store,
-                e.key[:12],
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]

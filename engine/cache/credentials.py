@@ -14,22 +14,32 @@ import time
 from collections.abc import Mapping
 
 from kubewarm.engine.cache.plugin import (
+    CACHE_LIMIT,
     PluginNotFound,
     PluginResult,
     run_background,
     run_foreground,
     spawn_detached,
 )
-from kubewarm.engine.core import debug, events_log, served, settings
+from kubewarm.engine.core import debug, events_log, paths, served, settings
 from kubewarm.engine.core import key as cache_key
 from kubewarm.engine.core.entry import BadEntry, Entry, decode
 from kubewarm.engine.core.exec_credential import InvalidCredential, requested_api_version, validate
-from kubewarm.engine.hotpath import timing, write_stdout
+from kubewarm.engine.core.safe_files import UnsafePath, private_dir
+from kubewarm.engine.hotpath import (
+    keyring_stalled,
+    mark_keyring_stalled,
+    timing,
+    uses_file_store,
+    write_stdout,
+)
 from kubewarm.engine.stores import StoreUnavailable
-from kubewarm.engine.stores.choice import open_store
+from kubewarm.engine.stores.choice import choose
 
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
-RECIPE_EXTRA_ENV = ("PATH", "KUBECONFIG", "HOME")
+# A store call that fails after this long was waiting on a daemon that stopped answering.
+STALL_SECONDS = 1.0
+RECIPE_VERSION = 2
 
 
 class Outcome:
@@ -91,6 +101,24 @@ def usage(args: list[str]) -> int:
     return 0 if args else 2
 
 
+def _open_safe_store(values: Mapping[str, str]):
+    """The store, once kubewarm's cache folder (markers, locks, the store record) is known to
+    be the user's alone and unless the keyring stopped answering a moment ago; raises
+    UnsafePath or StoreUnavailable."""
+    private_dir(paths.cache_dir())
+    if not uses_file_store(dict(values)):
+        stalled = keyring_stalled()
+        if stalled:
+            raise StoreUnavailable(stalled)
+    started = time.monotonic()
+    try:
+        return _open_store(values)
+    except StoreUnavailable:
+        if time.monotonic() - started > STALL_SECONDS:  # keyring's own probe hung on the bus
+            mark_keyring_stalled()
+        raise
+
+
 def _read_entry(store, key: str) -> Entry | None:
     try:
         blob = store.read(key)
@@ -116,9 +144,13 @@ def _recipe(
     except (ValueError, AttributeError):
         cluster = ""
     recipe = {
-        "version": 1,
+        # v2: the whole environment the plugin ran in, and the identity names its key used, so
+        # a refresh can run it again in exactly that environment (see refresh()). It is kept
+        # in the same store as the credential: it may hold secrets (AWS_SESSION_TOKEN).
+        "version": RECIPE_VERSION,
         "argv": argv,
-        "env": {n: env[n] for n in (*names, *RECIPE_EXTRA_ENV) if n in env},
+        "env": {k: v for k, v in env.items() if k != BACKGROUND_ENV},
+        "key_names": sorted(names),
         "exec_info": info,
         "user": env.get("KUBEWARM_USER", ""),
         "plugin": os.path.basename(argv[0]),
@@ -145,13 +177,17 @@ def _check_output(
 
 
 def _save(store, key: str, entry: Entry, recipe: bytes) -> str:
-    """Store entry and recipe; returns '' or why it could not be stored (never fatal)."""
+    """Store entry and recipe; returns '' or why it could not be stored (never fatal). A
+    keyring write that failed slowly (a daemon that stopped answering) pauses the keyring."""
     if store is None:
         return "no usable store"
+    started = time.monotonic()
     try:
         store.write(key, entry.encode())
         store.write_meta(key, recipe)
     except (StoreUnavailable, OSError) as exc:
+        if store.name != "file" and time.monotonic() - started > STALL_SECONDS:
+            mark_keyring_stalled()
         return str(exc)
     return ""
 
@@ -173,12 +209,15 @@ def foreground(
     env = os.environ
     names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
     try:
-        store = open_store(dict(values))
+        store = _open_safe_store(values)
         store_name = store.name
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, UnsafePath) as exc:
         debug.log(f"key={key[:12]} store unusable ({exc}); running the plugin without caching")
         store, store_name = None, "none"
-    identity = served.caller_identity() if "KUBERNETES_EXEC_INFO" in env else ""
+    # no store: nothing will be served from the cache, so there is no rejection to spot later
+    # (and the cache folder may not be ours to write to)
+    watch = store is not None and "KUBERNETES_EXEC_INFO" in env
+    identity = served.caller_identity() if watch else ""
     from kubewarm.engine.core.locks import hold
 
     with hold(key):
@@ -201,6 +240,12 @@ def foreground(
         except PluginNotFound as exc:
             print(f"kubewarm: {exc}", file=sys.stderr)
             return 127
+        if result.passed_through:
+            debug.log(
+                f"key={key[:12]} plugin {_plugin_name(argv)} printed more than"
+                f" {CACHE_LIMIT} bytes: passed through to kubectl, nothing cached"
+            )
+            return result.returncode
         if result.returncode != 0:
             _emit(result.stdout)
             debug.log(
@@ -215,10 +260,15 @@ def foreground(
             return 1
         problem = _save(store, key, entry, _recipe(argv, env, names, entry, store_name))
         _emit(entry.payload)
+        # kubectl has its credential: nothing from here on may change the exit status
         if identity:
             served.mark(key, entry.digest, identity)
-    served.prune()
-    spawn_housekeeping_if_due(values)
+    try:
+        if store is not None:
+            served.prune()
+            spawn_housekeeping_if_due(values)
+    except Exception as exc:  # a full disk, say: the next miss tries again
+        debug.log(f"housekeeping skipped: {exc}")
     if problem:
         debug.log(f"key={key[:12]} not cached: {problem}")
     else:
@@ -245,12 +295,20 @@ def refresh(
     the cached credential is (meanwhile) outside its refresh window. Never raises.
     """
     names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
-    key = key or cache_key.compute(argv, dict(env), names)
+    own_key = cache_key.compute(argv, dict(env), names)
+    # The invariant: a credential is stored only under the key of the environment the plugin
+    # actually runs in. A caller whose environment would give another key (a tray that lacks
+    # the shell's MY_TENANT, say) must not write to that entry at all.
+    if key is not None and key != own_key:
+        return Outcome(
+            False, key, "this environment does not select the cached identity; not refreshed"
+        )
+    key = own_key
     if timeout is None:
         timeout = settings.number(dict(values), "KUBEWARM_REFRESH_TIMEOUT")
     try:
-        store = open_store(dict(values))
-    except StoreUnavailable as exc:
+        store = _open_safe_store(values)
+    except (StoreUnavailable, UnsafePath) as exc:
         return Outcome(False, key, f"store unusable: {exc}")
     from kubewarm.engine.core.locks import hold
 
@@ -270,6 +328,8 @@ def refresh(
         if result.returncode != 0 or result.timed_out:
             reason = result.reason()
             return Outcome(False, key, reason, needs_login=looks_like_login_needed(reason))
+        if len(result.stdout) > CACHE_LIMIT:
+            return Outcome(False, key, f"plugin printed more than {CACHE_LIMIT} bytes; not cached")
         try:
             entry = _check_output(argv, env, result, values)
         except InvalidCredential as exc:
@@ -356,6 +416,18 @@ def spawn_housekeeping_if_due(values: Mapping[str, str]) -> None:
         spawn_detached(helper_command(statement), os.environ)
     except OSError as exc:
         debug.log(f"could not start housekeeping: {exc}")
+
+
+def _open_store(values: Mapping[str, str]):
+    """The store in use; the call that chose it tells the user which and why, on stderr."""
+    store, news = choose(dict(values))
+    if news:
+        try:
+            sys.stderr.write(f"kubewarm: {news}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+    return store
 
 
 def _emit(data: bytes) -> None:

@@ -10,18 +10,33 @@ from collections.abc import Mapping
 
 from kubewarm.engine.core.paths import neutral_dir
 from kubewarm.engine.errors import KubewarmError
+from kubewarm.engine.hotpath import write_stdout
+
+# The most plugin output kubewarm caches (an ExecCredential is a few KB; a client certificate
+# chain tens). Larger output still reaches kubectl unchanged, but is neither held in memory
+# whole nor stored.
+CACHE_LIMIT = 1 << 20
 
 
 class PluginResult:
-    """A finished plugin run. ``stderr`` is only captured in the background (else: the tty's)."""
+    """A finished plugin run. ``stderr`` is only captured in the background (else: the tty's).
+    ``passed_through``: the output was over :data:`CACHE_LIMIT` and went straight to stdout."""
 
-    __slots__ = ("returncode", "stderr", "stdout", "timed_out")
+    __slots__ = ("passed_through", "returncode", "stderr", "stdout", "timed_out")
 
-    def __init__(self, returncode: int, stdout: bytes, stderr: bytes = b"", timed_out=False):
+    def __init__(
+        self,
+        returncode: int,
+        stdout: bytes,
+        stderr: bytes = b"",
+        timed_out: bool = False,
+        passed_through: bool = False,
+    ) -> None:
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
         self.timed_out = timed_out
+        self.passed_through = passed_through
 
     def reason(self) -> str:
         """One short line saying why the run failed (the last non-empty stderr line)."""
@@ -41,16 +56,41 @@ def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k != "KUBEWARM_BACKGROUND_REFRESH"}
 
 
-def run_foreground(argv: list[str], env: Mapping[str, str]) -> PluginResult:
-    """Run with stdin and stderr passed through (prompts work) and stdout captured.
+def run_foreground(
+    argv: list[str], env: Mapping[str, str], limit: int = CACHE_LIMIT
+) -> PluginResult:
+    """Run with stdin and stderr passed through (prompts work) and stdout captured, up to
+    ``limit`` bytes; past that, everything is streamed to our stdout unchanged.
 
     A plugin that hangs here is the user's to wait for: it may be showing an MFA prompt.
     """
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, env=_clean_env(env), check=False)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, env=_clean_env(env))
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         raise PluginNotFound(f"cannot run plugin {argv[0]!r}: {exc.strerror}") from exc
-    return PluginResult(proc.returncode, proc.stdout)
+    stdout = proc.stdout
+    assert stdout is not None
+    held = bytearray()
+    passed = False
+    with stdout:
+        while chunk := stdout.read1(1 << 16):
+            if not passed and len(held) + len(chunk) <= limit:
+                held += chunk
+                continue
+            if not passed:
+                passed = True
+                _pass_on(bytes(held))
+                held.clear()
+            _pass_on(chunk)
+    return PluginResult(proc.wait(), bytes(held), passed_through=passed)
+
+
+def _pass_on(data: bytes) -> None:
+    """Write to stdout; a reader that went away (kubectl killed) does not stop the drain."""
+    try:
+        write_stdout(data)
+    except OSError:
+        pass
 
 
 def run_background(argv: list[str], env: Mapping[str, str], timeout: float) -> PluginResult:

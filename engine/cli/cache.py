@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import sys
 
+from kubewarm.engine.cli.text import fail, plural, where
 from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.stores.base import Store
 
 
 def register(subparsers) -> None:
@@ -57,26 +59,19 @@ def register(subparsers) -> None:
     store.set_defaults(func=run_store)
 
 
-def _fail(message: str) -> int:
-    print(f"kubewarm: {message}", file=sys.stderr)
-    return 1
+def _open_store(values: dict[str, str]) -> Store:
+    """The store in use; the first time, also say on stderr which one it is and why."""
+    from kubewarm.engine.stores.choice import choose
 
-
-def _plural(count: int, word: str) -> str:
-    if count == 1:
-        return f"1 {word}"
-    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
-
-
-def _where(store) -> str:
-    describe = getattr(store, "describe", None)
-    return f"the OS keyring ({describe()})" if describe else "kubewarm's file store"
+    store, news = choose(values)
+    if news:
+        print(f"kubewarm: {news}", file=sys.stderr)
+    return store
 
 
 def run_clear(ns) -> int:
     from kubewarm.engine.cache import admin as cache_admin
     from kubewarm.engine.core import settings
-    from kubewarm.engine.stores.choice import open_store
 
     values = settings.load()
     users: list[str] = []
@@ -85,46 +80,56 @@ def run_clear(ns) -> int:
         users = cache_admin.users_for_context(ns.context)
         if not users:
             config = os.environ.get("KUBECONFIG") or "~/.kube/config"
-            return _fail(f"no context {ns.context!r} with a user in {config}")
+            return fail(f"no context {ns.context!r} with a user in {config}")
     elif ns.user:
         users = [ns.user]
     elif ns.key:
         if not all(c in "0123456789abcdef" for c in ns.key.lower()) or not ns.key:
-            return _fail(f"--key {ns.key}: keys are hexadecimal (see `kubewarm entries`)")
+            return fail(f"--key {ns.key}: keys are hexadecimal (see `kubewarm entries`)")
         keys = [ns.key.lower()]
     try:
-        store = open_store(values)
+        store = _open_store(values)
         removed = cache_admin.clear(values, keys=keys, users=users, store=store)
     except StoreUnavailable as exc:
-        return _fail(f"cannot clear the cache: {exc}")
-    print(f"Removed {_plural(removed, 'cached credential')} from {_where(store)}.")
+        return fail(f"cannot clear the cache: {exc}")
+    print(f"Removed {plural(removed, 'cached credential')} from {where(store)}.")
     if ns.all:
-        leftover = cache_admin.leftover_file_store(values)
-        if leftover is not None:
-            extra = cache_admin.clear(values, store=leftover)
-            print(f"Removed {_plural(extra, 'credential')} left in the file store.")
+        _drop_plaintext_leftovers(values)
+        stale = cache_admin.remove_stale_temp_files(max_age=60.0)
+        if stale:
+            print(f"Removed {plural(stale, 'temporary file')} left by an interrupted write.")
     return 0
+
+
+def _drop_plaintext_leftovers(values: dict[str, str]) -> None:
+    """With the keyring in use, empty the file store left from before (no plaintext stays)."""
+    from kubewarm.engine.cache import admin as cache_admin
+
+    leftover = cache_admin.leftover_file_store(values)
+    if leftover is not None:
+        extra = cache_admin.clear(values, store=leftover)
+        print(f"Removed {plural(extra, 'credential')} left in the file store.")
 
 
 def run_entries(ns) -> int:
     from kubewarm.engine.cache import admin as cache_admin
+    from kubewarm.engine.cli.text import format_entries
     from kubewarm.engine.core import settings
-    from kubewarm.engine.stores.choice import open_store
 
     values = settings.load()
     try:
-        store = open_store(values)
+        store = _open_store(values)
         found = cache_admin.list_entries(values, store)
     except StoreUnavailable as exc:
-        return _fail(f"cannot read the cache: {exc}")
+        return fail(f"cannot read the cache: {exc}")
     shown = found if ns.expired else [e for e in found if e.valid]
     hidden = len(found) - len(shown)
     if not shown:
-        print(f"No cached credentials in {_where(store)}.")
+        print(f"No cached credentials in {where(store)}.")
     else:
-        print("\n".join(cache_admin.format_entries(shown)))
+        print("\n".join(format_entries(shown)))
     if hidden:
-        print(f"({_plural(hidden, 'expired or unreadable entry')} not shown: --expired lists them;")
+        print(f"({plural(hidden, 'expired or unreadable entry')} not shown: --expired lists them;")
         print(" they are deleted an hour after they expire.)")
     return 0
 
@@ -136,14 +141,12 @@ def run_store(ns) -> int:
     values = settings.load()
     if ns.choice:
         return _switch(ns.choice, values, recheck=ns.recheck)
-    try:
-        setting = choice.wanted(values)
-        if ns.recheck:
-            choice.forget()
-        if setting != "file":
-            choice.open_store(values, announce=False)  # decides if nothing is recorded yet
-    except StoreUnavailable as exc:
-        return _fail(str(exc))
+    setting = choice.wanted(values)
+    if ns.recheck:
+        choice.forget()
+    if setting != "file":
+        choice.open_store(values)  # decides if nothing is recorded yet
+        _drop_plaintext_leftovers(values)
     _show(values)
     return 0
 
@@ -176,7 +179,7 @@ def _switch(target: str, values: dict[str, str], recheck: bool) -> int:
     from kubewarm.engine.stores import choice
 
     try:
-        before = choice.open_store(values, announce=False)
+        before = choice.open_store(values)
     except StoreUnavailable:
         before = None
     settings.write_value("KUBEWARM_STORE", target)
@@ -187,12 +190,9 @@ def _switch(target: str, values: dict[str, str], recheck: bool) -> int:
             " overrides the settings file in this shell.",
             file=sys.stderr,
         )
-    try:
-        if recheck:
-            choice.forget()
-        after = choice.open_store(new_values, announce=False)
-    except StoreUnavailable as exc:
-        return _fail(str(exc))
+    if recheck:
+        choice.forget()
+    after = choice.open_store(new_values)
     old_stores = [before] if before is not None and before.name != after.name else []
     if after.name == "keyring":  # no plaintext left behind, whatever was in use before
         leftover = cache_admin.leftover_file_store(new_values)
@@ -202,11 +202,11 @@ def _switch(target: str, values: dict[str, str], recheck: bool) -> int:
         try:
             removed = cache_admin.clear(values, store=old)
         except StoreUnavailable as exc:
-            print(f"kubewarm: could not empty {_where(old)}: {exc}", file=sys.stderr)
+            print(f"kubewarm: could not empty {where(old)}: {exc}", file=sys.stderr)
             continue
         if removed:
             print(
-                f"Removed {_plural(removed, 'credential')} from {_where(old)}; they are fetched"
+                f"Removed {plural(removed, 'credential')} from {where(old)}; they are fetched"
                 " again on next use."
             )
     _show(new_values)

@@ -1,10 +1,12 @@
 """``kubewarm inject``, ``kubewarm restore`` and ``kubewarm status``: thin adaptors over
-``kubeconfig_inject`` and ``context_status``."""
+``kubeconfig.inject`` and ``contexts.status``; their errors reach ``main``'s one-line
+report."""
 
 from __future__ import annotations
 
 import sys
 
+from kubewarm.engine.cli.text import fail, plural
 from kubewarm.engine.kubeconfig.files import display
 
 _NO_PLUGIN = "it has no exec plugin"
@@ -68,34 +70,17 @@ def _common(parser, dry_run: bool = True) -> None:
         )
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def _fail(message: str) -> int:
-    print(f"kubewarm: {message}", file=sys.stderr)
-    return 1
-
-
 def run_inject(ns) -> int:
-    from kubewarm.engine.kubeconfig.inject import InjectError, inject
-    from kubewarm.engine.kubeconfig.model import KubeconfigError
+    from kubewarm.engine.kubeconfig.inject import inject
 
-    try:
-        report = inject(ns.kubeconfig, ns.context, ns.user, ns.command, ns.dry_run)
-    except (InjectError, KubeconfigError) as exc:
-        return _fail(str(exc))
+    report = inject(ns.kubeconfig, ns.context, ns.user, ns.command, ns.dry_run)
     return _print_report(report, "inject")
 
 
 def run_restore(ns) -> int:
-    from kubewarm.engine.kubeconfig.inject import InjectError, restore
-    from kubewarm.engine.kubeconfig.model import KubeconfigError
+    from kubewarm.engine.kubeconfig.inject import restore
 
-    try:
-        report = restore(ns.kubeconfig, ns.context, ns.user, ns.dry_run)
-    except (InjectError, KubeconfigError) as exc:
-        return _fail(str(exc))
+    report = restore(ns.kubeconfig, ns.context, ns.user, ns.dry_run)
     return _print_report(report, "restore")
 
 
@@ -112,9 +97,9 @@ def _print_report(report, verb: str) -> int:
     where = ", ".join(display(p.file.path) for p in report.plans)
     state = "already wrapped" if verb == "inject" else "not wrapped by kubewarm"
     if changes:
-        summary = " and ".join(f"{a} {_plural(n, 'user')}" for a, n in counts.items())
+        summary = " and ".join(f"{a} {plural(n, 'user')}" for a, n in counts.items())
         lead = "dry run: would have " if report.dry_run else ""
-        print(f"kubewarm {verb}: {lead}{summary} in {_plural(len(files), 'file')}:")
+        print(f"kubewarm {verb}: {lead}{summary} in {plural(len(files), 'file')}:")
         for plan in files:
             print(f"  {display(plan.file.path)}")
             for c in plan.changes:
@@ -122,9 +107,9 @@ def _print_report(report, verb: str) -> int:
                 detail = f": {c.detail}" if c.detail else ""
                 print(f"    {c.action:9s} {c.user}{plugin}{detail}")
         if report.unchanged:
-            print(f"  {_plural(len(report.unchanged), 'other user')} {state}, left as they are")
+            print(f"  {plural(len(report.unchanged), 'other user')} {state}, left as they are")
     elif report.unchanged:
-        print(f"kubewarm {verb}: nothing to change ({_plural(len(report.unchanged), 'user')}"
+        print(f"kubewarm {verb}: nothing to change ({plural(len(report.unchanged), 'user')}"
               f" {state}) in {where}.")  # fmt: skip
     elif report.filtered:
         print(f"kubewarm {verb}: nothing to do for the users named.")
@@ -152,26 +137,23 @@ def _print_report(report, verb: str) -> int:
 
 
 def run_status(ns) -> int:
-    from kubewarm.engine.contexts.status import format_table, statuses
+    from kubewarm.engine.cli.text import status_table
+    from kubewarm.engine.contexts.status import statuses
     from kubewarm.engine.kubeconfig import files as kubeconfig_files
-    from kubewarm.engine.kubeconfig.model import KubeconfigError
 
     files = kubeconfig_files.resolve(ns.kubeconfig)
-    try:
-        items = statuses(files)
-    except KubeconfigError as exc:
-        return _fail(str(exc))
+    items = statuses(files)
     if ns.context or ns.user:
         unknown = [c for c in ns.context if c not in {s.name for s in items}]
         if unknown:
-            return _fail(f"no context named {unknown[0]!r}")
+            return fail(f"no context named {unknown[0]!r}")
         items = [s for s in items if s.name in ns.context or s.user in ns.user]
     present = [display(f.path) for f in files if f.exists]
     if not present:
-        return _fail("no kubeconfig file found (" + ", ".join(display(f.path) for f in files) + ")")
+        return fail("no kubeconfig file found (" + ", ".join(display(f.path) for f in files) + ")")
     if not items:
         print(f"No contexts in {', '.join(present)}.")
         return 0
-    for line in format_table(items):
+    for line in status_table(items):
         print(line)
     return 0

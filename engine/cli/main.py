@@ -65,4 +65,12 @@ def main(argv: list[str] | None = None, extra=()) -> None:
     if not getattr(ns, "func", None):
         parser.print_help()
         sys.exit(2)
-    sys.exit(ns.func(ns) or 0)
+    from kubewarm.engine.errors import KubewarmError
+
+    try:
+        status = ns.func(ns) or 0
+    except KubewarmError as exc:  # every error kubewarm raises on purpose: one line, exit 1
+        from kubewarm.engine.cli.text import fail
+
+        status = fail(str(exc))
+    sys.exit(status)

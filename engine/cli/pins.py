@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+from kubewarm.engine.cli.text import fail
+
 
 def register(subparsers) -> None:
     pin = subparsers.add_parser(
@@ -33,19 +35,14 @@ def register(subparsers) -> None:
     listing.set_defaults(func=run_pins)
 
 
-def _fail(message: str) -> int:
-    print(f"kubewarm: {message}", file=sys.stderr)
-    return 1
-
-
 def _known_contexts():
     """(contexts by name, where they were looked for) in the files kubectl would read."""
     from kubewarm.engine.kubeconfig import files as kubeconfig_files
-    from kubewarm.engine.kubeconfig import model as kubeconfig_model
+    from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
 
     files = kubeconfig_files.resolve()
     where = ", ".join(kubeconfig_files.display(f.path) for f in files)
-    contexts = kubeconfig_model.merge_contexts(kubeconfig_model.load(files))
+    contexts = kubeconfig_merge.merge_contexts(kubeconfig_merge.load(files))
     return {c.name: c for c in contexts}, where
 
 
@@ -57,13 +54,13 @@ def run_pin(ns) -> int:
         known, where = _known_contexts()
     except KubeconfigError as exc:
         if not ns.force:
-            return _fail(f"{exc} (use --force to pin anyway)")
+            return fail(f"{exc} (use --force to pin anyway)")
         known, where = {}, ""
     wanted, status = [], 0
     for name in ns.contexts:
         context = known.get(name)
         if context is None and not ns.force:
-            status = _fail(f"no context named {name!r} in {where} (use --force to pin it anyway)")
+            status = fail(f"no context named {name!r} in {where} (use --force to pin it anyway)")
             continue
         wanted.append(name)
         user = context.user if context is not None else None
@@ -79,10 +76,7 @@ def run_pin(ns) -> int:
                 " kubewarm's cache for it; run `kubewarm inject`",
                 file=sys.stderr,
             )
-    try:
-        added = pins.pin(wanted)
-    except pins.PinsError as exc:
-        return _fail(str(exc))
+    added = pins.pin(wanted)
     for name in wanted:
         print(f"pinned {name}" if name in added else f"{name} was already pinned")
     return status
@@ -92,18 +86,15 @@ def run_unpin(ns) -> int:
     from kubewarm.engine.contexts import pins
 
     if not ns.contexts and not ns.all:
-        return _fail("name the contexts to unpin, or use --all")
-    try:
-        names = pins.load() if ns.all else ns.contexts
-        removed = pins.unpin(names)
-    except pins.PinsError as exc:
-        return _fail(str(exc))
+        return fail("name the contexts to unpin, or use --all")
+    names = pins.load() if ns.all else ns.contexts
+    removed = pins.unpin(names)
     status = 0
     for name in names:
         if name in removed:
             print(f"unpinned {name}")
         else:
-            status = _fail(f"{name!r} was not pinned")
+            status = fail(f"{name!r} was not pinned")
     return status
 
 
@@ -116,10 +107,7 @@ def run_pins(ns) -> int:
     from kubewarm.engine.stores import StoreUnavailable
 
     values = settings.load()
-    try:
-        pinned = pins.load(values)
-    except pins.PinsError as exc:
-        return _fail(str(exc))
+    pinned = pins.load(values)
     if not pinned:
         print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
         return 0

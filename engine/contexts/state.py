@@ -1,4 +1,10 @@
-"""What the tray and ``kubewarm pins`` say about each exec-plugin context, and overall.
+"""The one per-context model: what kubewarm knows of a kubeconfig context (never a credential),
+read by ``kubewarm status``, ``kubewarm pins`` and the tray, and what the tray says overall.
+
+Two builders fill it: :func:`static_states` (the tray and ``kubewarm pins``: exec contexts,
+looked up under the key the tray refreshes) and ``status.statuses`` (``kubewarm status``: every
+context, looked up under the key the next kubectl call in this environment computes). The
+warmer lays its running phase over the first with :meth:`ContextState.with_phase`.
 
 A context's *phase* is one of: ``warm`` (a valid cached credential), ``cold`` (nothing valid
 cached), ``refreshing``, ``failed``, ``needs_login``, ``not_wrapped`` (kubectl does not go
@@ -10,10 +16,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from kubewarm.engine.cache.admin import CachedEntry
 from kubewarm.engine.contexts.target import Target, resolve
+from kubewarm.engine.core.text import clock, short
 from kubewarm.engine.kubeconfig.model import ContextInfo
 
 WARM, COLD, REFRESHING, FAILED = "warm", "cold", "refreshing", "failed"
@@ -26,7 +33,8 @@ IDLE, ALL_WARM, BUSY, FAILING = "idle", "warm", "refreshing", "failing"
 
 @dataclass(frozen=True)
 class ContextState:
-    """One context as the menu shows it (never a credential)."""
+    """One context (never a credential). ``phase`` is the one word the tray shows; ``cached``
+    is what the store said when the view was built (an unwrapped user may have an entry)."""
 
     name: str
     user: str = ""
@@ -38,6 +46,15 @@ class ContextState:
     key: str = ""
     lifetime: float = 0.0  # of the cached credential, when warm
     obtained: float = 0.0  # when the cached credential was obtained, when warm
+    # its user's credentials: exec, token, client-certificate, auth-provider, basic, none;
+    # "missing" (the context names no defined user), "" (no kubeconfig defines the context)
+    kind: str = "exec"
+    wrapped: bool = False  # its kubeconfig user's exec.command is kubewarm's shim
+    cached: bool = False  # a valid entry under ``key``
+    explicit: bool = True  # the credential named its expiry (else: the default TTL)
+    drift: tuple[str, ...] = ()  # why the user is not wrapped the way kubewarm needs
+    note: str = ""  # e.g. "cached under another environment", "store unavailable: ..."
+    context: ContextInfo | None = field(default=None, compare=False, repr=False)
 
     def with_phase(self, phase: str, reason: str = "", expires: float | None = None):
         return replace(
@@ -60,23 +77,6 @@ class ContextState:
         if self.phase == MISSING:
             return "not in kubeconfig"
         return "not cached"
-
-
-def clock(epoch: float, now: float | None = None) -> str:
-    """HH:MM in local time (with the weekday when it is not within the next 20 hours)."""
-    now = time.time() if now is None else now
-    if epoch - now > 20 * 3600:
-        return time.strftime("%a %H:%M", time.localtime(epoch))
-    return time.strftime("%H:%M", time.localtime(epoch))
-
-
-def short(reason: str, limit: int = 48) -> str:
-    """A failure reason cut to fit a menu line ('exit 3: ' dropped when a message follows)."""
-    reason = " ".join(reason.split())
-    code, sep, message = reason.partition(": ")
-    if sep and message and code.startswith("exit ") and code[5:].isdigit():
-        reason = message
-    return reason if len(reason) <= limit else reason[: limit - 1].rstrip() + "…"
 
 
 def exec_contexts(contexts: Iterable[ContextInfo]) -> list[ContextInfo]:
@@ -102,16 +102,12 @@ def static_states(
         if user is None:
             continue
         pinned = context.name in pins
-        if not user.wrapped:
-            states[context.name] = ContextState(
-                context.name, user.name, user.plugin, pinned, NOT_WRAPPED
-            )
-            continue
-        target = resolve(context, entries, values, environ)
+        target = resolve(context, entries, values, environ) if user.wrapped else None
         if target is None:
             states[context.name] = ContextState(
-                context.name, user.name, user.plugin, pinned, NOT_WRAPPED
-            )
+                context.name, user.name, user.plugin, pinned, NOT_WRAPPED,
+                wrapped=user.wrapped, context=context,
+            )  # fmt: skip
             continue
         targets[context.name] = target
         entry = by_key.get(target.key)
@@ -123,13 +119,21 @@ def static_states(
             phase, expires = WARM, entry.expires
         states[context.name] = ContextState(
             context.name, target.user, user.plugin, pinned, phase, expires, "", target.key,
-            lifetime, obtained,
+            lifetime, obtained, wrapped=True, cached=phase == WARM, context=context,
+            explicit=entry.explicit if entry is not None and phase == WARM else True,
         )  # fmt: skip
+    by_name = {c.name: c for c in reversed(contexts)}  # the first definition wins
     for name in pins:
         if name not in states:
-            known = any(c.name == name for c in contexts)
-            phase, reason = (NOT_WRAPPED, "no exec plugin") if known else (MISSING, "")
-            states[name] = ContextState(name, pinned=True, phase=phase, reason=reason)
+            known = by_name.get(name)
+            if known is None:
+                states[name] = ContextState(name, pinned=True, phase=MISSING, kind="")
+                continue
+            kind = known.user.kind if known.user is not None else "missing"
+            states[name] = ContextState(
+                name, pinned=True, phase=NOT_WRAPPED, reason="no exec plugin", kind=kind,
+                context=known,
+            )  # fmt: skip
     return states, targets
 
 

@@ -3,9 +3,9 @@ exactly where its next kubectl call will look for it.
 
 The tray's environment is not the shell's: a login item has no ``AWS_PROFILE`` from ``.zshrc``
 and a different ``PATH``. So the recipe the shim recorded beside the entry (plugin argv, the
-identity variables it saw, ``PATH``/``HOME``/``KUBECONFIG``, ``KUBERNETES_EXEC_INFO``) wins
-whenever it still matches the kubeconfig; its entry's key is the key the shim computed, and so
-the key the next kubectl call from that shell computes again. Of several matching recipes
+whole environment the plugin ran in, ``KUBERNETES_EXEC_INFO``) wins whenever it still matches
+the kubeconfig: the plugin runs again in exactly that environment, under the entry's key, which
+is the key the next kubectl call from that shell computes again. Of several matching recipes
 (say, two ``AWS_PROFILE`` values), the one kubectl was served most recently wins (the shim's
 served markers say when), then the newest. Only a context that no kubectl call has gone
 through yet falls back to the kubeconfig and the tray's own environment.
@@ -19,9 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubewarm.engine.cache.admin import CachedEntry
-from kubewarm.engine.cache.credentials import RECIPE_EXTRA_ENV
+from kubewarm.engine.cache.credentials import RECIPE_VERSION
 from kubewarm.engine.core import key as cache_key
-from kubewarm.engine.kubeconfig.model import ContextInfo, plugin_invocation
+from kubewarm.engine.kubeconfig.clientgo import plugin_invocation
+from kubewarm.engine.kubeconfig.model import ContextInfo
 
 EXEC_INFO_ENV = "KUBERNETES_EXEC_INFO"
 
@@ -78,17 +79,24 @@ def recipe_matches(recipe: Mapping, context: ContextInfo, invocation_info: str) 
     return _cluster_server(info) == _cluster_server(invocation_info)
 
 
-def _refresh_values(values: Mapping[str, str], recorded_env: Mapping[str, str]) -> dict[str, str]:
-    """Settings for the refresh, with every identity variable the shim recorded kept in the key
-    (the shell may have had extra ``KUBEWARM_KEY_ENV`` names)."""
-    names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
-    extra = [n for n in recorded_env if n not in names and n not in RECIPE_EXTRA_ENV]
-    result = dict(values)
-    if extra:
-        result["KUBEWARM_KEY_ENV"] = ",".join(
-            [n for n in values.get("KUBEWARM_KEY_ENV", "").split(",") if n.strip()] + extra
-        )
-    return result
+def _replay(
+    context: str, marker: str, entry: CachedEntry, values: Mapping[str, str]
+) -> Target | None:
+    """The refresh that runs the plugin again in exactly the environment the shim recorded
+    for ``entry``, under ``entry``'s key; None when the recipe cannot reproduce that key (an
+    older recipe that kept only some variables): such an entry is left alone."""
+    recipe = entry.recipe
+    if recipe.get("version") != RECIPE_VERSION or not isinstance(recipe.get("env"), dict):
+        return None
+    env = {str(k): str(v) for k, v in recipe["env"].items()}
+    env[EXEC_INFO_ENV] = str(recipe.get("exec_info") or "")  # non-interactive: same key
+    argv = [str(a) for a in recipe.get("argv") or ()]
+    names = tuple(str(n) for n in recipe.get("key_names") or ())
+    if cache_key.compute(argv, env, names) != entry.key:
+        return None
+    extra = [n for n in names if n not in cache_key.IDENTITY_ENV]
+    refresh_values = {**values, "KUBEWARM_KEY_ENV": ",".join(extra)}
+    return Target(context, marker, argv, env, entry.key, refresh_values, "recipe")
 
 
 def last_served() -> dict[str, float]:
@@ -138,18 +146,9 @@ def resolve(
     for entry in recipes:
         if not recipe_matches(entry.recipe, context, invocation.exec_info):
             continue
-        recorded = {str(k): str(v) for k, v in (entry.recipe.get("env") or {}).items()}
-        refresh_values = _refresh_values(values, recorded)
-        names = cache_key.identity_env_names(refresh_values.get("KUBEWARM_KEY_ENV", ""))
-        env = {k: v for k, v in env_in.items() if k not in names and k != EXEC_INFO_ENV}
-        env.update(recorded)
-        env.update(dict(user.exec.env))
-        env["KUBEWARM_USER"] = marker
-        env[EXEC_INFO_ENV] = str(entry.recipe.get("exec_info") or invocation.exec_info)
-        return Target(
-            context.name, marker, list(entry.recipe["argv"]), env, entry.key,
-            refresh_values, "recipe",
-        )  # fmt: skip
+        target = _replay(context.name, marker, entry, values)
+        if target is not None:
+            return target
     names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
     argv = list(invocation.argv)
     key = cache_key.compute(argv, invocation.env, names)

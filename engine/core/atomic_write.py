@@ -23,7 +23,10 @@ def write_atomic(
                 st = os.fstat(fh.fileno())
                 if (st.st_uid, st.st_gid) != owner:
                     os.fchown(fh.fileno(), *owner)
-            os.chmod(tmp, mode)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), mode)  # the file we wrote, whatever its name now is
+            else:  # pragma: no cover - Windows: only the read-only bit exists
+                os.chmod(tmp, mode)
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:

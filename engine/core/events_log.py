@@ -6,6 +6,7 @@ import os
 import time
 
 from kubewarm.engine.core import paths
+from kubewarm.engine.core.safe_files import UnsafePath, open_private, private_dir
 
 MAX_BYTES = 1_000_000
 
@@ -19,16 +20,17 @@ def write(message: str) -> None:
     path = log_file()
     line = time.strftime("%Y-%m-%dT%H:%M:%S%z ") + f"[{os.getpid()}] " + message + "\n"
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        private_dir(paths.cache_dir())  # the parent too: nobody else may swap the folder
+        private_dir(os.path.dirname(path))
         try:
             if os.path.getsize(path) > MAX_BYTES:
                 os.replace(path, path + ".1")
         except OSError:
             pass
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         try:
             os.write(fd, line.encode("utf-8", "replace"))
         finally:
             os.close(fd)
-    except OSError:
+    except (OSError, UnsafePath):
         pass

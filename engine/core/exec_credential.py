@@ -30,7 +30,7 @@ def requested_api_version(exec_info: str) -> str | None:
         return None
     try:
         doc = json.loads(exec_info)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     version = doc.get("apiVersion") if isinstance(doc, dict) else None
     return version if isinstance(version, str) else None
@@ -41,17 +41,21 @@ def parse_timestamp(value: str) -> float:
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    if "." in text:  # Python before 3.11 takes at most 6 fractional digits
+    if "." in text:  # datetime takes at most 6 fractional digits; Go writes up to 9
         head, _, rest = text.partition(".")
-        digits = "".join(c for c in rest if c.isdigit())
-        text = head + "." + digits[:6].ljust(6, "0") + rest[len(digits) :]
+        count = len(rest) - len(rest.lstrip("0123456789"))  # the digits before the offset
+        if count:
+            text = head + "." + rest[:count][:6].ljust(6, "0") + rest[count:]
     try:
         moment = datetime.fromisoformat(text.replace("t", "T"))
     except ValueError as exc:
         raise InvalidCredential(f"expirationTimestamp {value[:40]!r} is not RFC 3339") from exc
     if moment.tzinfo is None:
         raise InvalidCredential(f"expirationTimestamp {value[:40]!r} has no time zone")
-    return moment.astimezone(timezone.utc).timestamp()
+    try:  # year 1 or 9999 with an offset leaves datetime's range
+        return moment.astimezone(timezone.utc).timestamp()
+    except (OverflowError, ValueError) as exc:
+        raise InvalidCredential(f"expirationTimestamp {value[:40]!r} is out of range") from exc
 
 
 def validate(output: bytes, requested: str | None, now: float) -> Credential:
@@ -60,7 +64,7 @@ def validate(output: bytes, requested: str | None, now: float) -> Credential:
         raise InvalidCredential("printed nothing")
     try:
         doc = json.loads(output.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[…
         raise InvalidCredential("printed something that is not JSON") from None
     if not isinstance(doc, dict) or doc.get("kind") != "ExecCredential":
         raise InvalidCredential("printed JSON that is not an ExecCredential")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from kubewarm.engine.core import paths
+from kubewarm.engine.core.safe_files import UnsafePath, open_private, private_dir
 
 
 def lock_dir() -> str:
@@ -39,13 +40,15 @@ def _try_lock(fd: int, blocking: bool) -> bool:
 def hold(key: str, blocking: bool = True) -> Iterator[bool]:
     """Hold the lock for ``key``; yields False if not blocking and another process holds it.
 
-    If no lock file can be made (unwritable cache dir), yields True without a lock: the
-    shim must not fail where the plugin alone would work.
+    If no lock file can be made (an unwritable or unsafe cache dir, a symlink planted in the
+    lock's place), yields True without a lock: the shim must not fail where the plugin alone
+    would work.
     """
     try:
-        os.makedirs(lock_dir(), mode=0o700, exist_ok=True)
-        fd = os.open(os.path.join(lock_dir(), key[:32] + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
+        private_dir(paths.cache_dir())  # the parent too: nobody else may swap the folder
+        directory = private_dir(lock_dir())
+        fd = open_private(os.path.join(directory, key[:32] + ".lock"), os.O_RDWR | os.O_CREAT)
+    except (OSError, UnsafePath):
         yield True
         return
     try:

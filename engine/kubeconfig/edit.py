@@ -31,13 +31,8 @@ from dataclasses import dataclass
 
 import yaml
 from kubewarm.engine.errors import KubewarmError
-from kubewarm.engine.kubeconfig.model import (
-    USER_ENV,
-    ParsedFile,
-    UserNodes,
-    is_null,
-    resolve_command,
-)
+from kubewarm.engine.kubeconfig.model import USER_ENV, ParsedFile, UserNodes, resolve_command
+from kubewarm.engine.kubeconfig.parse import is_null
 
 MARKER = " # kubewarm restore: "
 ABSENT = "(absent)"

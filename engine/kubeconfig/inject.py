@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import yaml
 from kubewarm.engine.kubeconfig import files as kubeconfig_files
+from kubewarm.engine.kubeconfig.drift import drift
 from kubewarm.engine.kubeconfig.edit import (
     Edit,
     Unwrappable,
@@ -28,16 +29,16 @@ from kubewarm.engine.kubeconfig.edit import (
 )
 from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
 from kubewarm.engine.kubeconfig.launcher import ShimCommand
+from kubewarm.engine.kubeconfig.merge import merge_contexts
 from kubewarm.engine.kubeconfig.model import (
     USER_ENV,
     KubeconfigError,
     ParsedFile,
     UserNodes,
-    merge_contexts,
-    parse,
     resolve_command,
     shim_prefix,
 )
+from kubewarm.engine.kubeconfig.parse import parse
 from kubewarm.engine.kubeconfig.write import InjectError, backup_dir, backups_to_keep, write_all
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "Skipped",
     "UserChange",
     "backup_dir",
-    "drift",
     "inject",
     "inject_text",
     "restore",
@@ -77,12 +77,14 @@ class Skipped:
 
 @dataclass
 class FilePlan:
-    """What one file looks like before and after."""
+    """What one file looks like before and after, and which of its users were left alone."""
 
     file: KubeconfigPath
     before: str
     after: str
     changes: list[UserChange] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    unchanged: list[UserChange] = field(default_factory=list)  # nothing to do for them
 
     @property
     def changed(self) -> bool:
@@ -109,8 +111,6 @@ class Report:
 
     action: str
     plans: list[FilePlan]
-    skipped: list[Skipped]
-    unchanged: list[UserChange]  # already wrapped (inject) / not wrapped (restore)
     missing: list[KubeconfigPath]
     shim: ShimCommand | None = None
     dry_run: bool = False
@@ -121,6 +121,16 @@ class Report:
     @property
     def changes(self) -> list[UserChange]:
         return [c for p in self.plans for c in p.changes]
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        """Users left alone, and why, file by file."""
+        return [s for p in self.plans for s in p.skipped]
+
+    @property
+    def unchanged(self) -> list[UserChange]:
+        """Users already wrapped (inject) or not wrapped (restore)."""
+        return [u for p in self.plans for u in p.unchanged]
 
     @property
     def changed_files(self) -> list[FilePlan]:
@@ -241,9 +251,11 @@ def _check_wrap(pf: ParsedFile, after: str, names: list[str], shim: ShimCommand)
 
 
 def _wrap_users(
-    pf: ParsedFile, targets: list[UserNodes], shim: ShimCommand, skipped: list[Skipped]
-) -> tuple[str, list[UserNodes]]:
-    """Wrap ``targets`` in ``pf``; users that cannot be wrapped safely go to ``skipped``."""
+    pf: ParsedFile, targets: list[UserNodes], shim: ShimCommand
+) -> tuple[str, list[UserNodes], list[Skipped]]:
+    """Wrap ``targets`` in ``pf``: (new text, users wrapped, users that cannot be wrapped
+    safely)."""
+    skipped: list[Skipped] = []
     planned: list[tuple[UserNodes, list[Edit]]] = []
     for user in targets:
         try:
@@ -253,7 +265,7 @@ def _wrap_users(
     after = apply_edits(pf.text, [e for _, edits in planned for e in edits])
     names = [u.info.name for u, _ in planned]
     if not planned or _check_wrap(pf, after, names, shim):
-        return after, [u for u, _ in planned]
+        return after, [u for u, _ in planned], skipped
     good = []  # find the users whose edits do not verify on their own
     for user, edits in planned:
         if _check_wrap(pf, apply_edits(pf.text, edits), [user.info.name], shim):
@@ -272,34 +284,16 @@ def _wrap_users(
     if good and not _check_wrap(pf, after, names, shim):
         for user, _ in good:
             skipped.append(Skipped(pf.path, user.info.name, "its edits conflict with another's"))
-        return pf.text, []
-    return after, [u for u, _ in good]
-
-
-def drift(user: UserNodes, shim: ShimCommand | None = None) -> list[str]:
-    """What is wrong with a wrapped user, in the user's words ([] when nothing)."""
-    info = user.info
-    problems = []
-    if info.kubewarm_user is None:
-        problems.append(f"its env has no {USER_ENV}")
-    elif info.kubewarm_user != info.name:
-        problems.append(
-            f"{USER_ENV} is {info.kubewarm_user!r}, not {info.name!r} (copied from another user?)"
-        )
-    if shim is not None and info.shim_command != shim.command:
-        problems.append(f"runs {info.shim_command} instead of {shim.command}")
-    return problems
+        return pf.text, [], skipped
+    return after, [u for u, _ in good], skipped
 
 
 def _plan_inject(
-    pf: ParsedFile,
-    file: KubeconfigPath,
-    wanted: set[str] | None,
-    shim: ShimCommand,
-    skipped: list[Skipped],
-    unchanged: list[UserChange],
+    pf: ParsedFile, file: KubeconfigPath, wanted: set[str] | None, shim: ShimCommand
 ) -> FilePlan:
+    """Plan wrapping ``wanted`` users (None: all) in one file and repairing those that drifted."""
     plan = FilePlan(file, pf.text, pf.text)
+    skipped, unchanged = plan.skipped, plan.unchanged
     chosen = [u for u in pf.users if wanted is None or u.info.name in wanted]
     for user in chosen:
         if user.info.kind != "exec" and wanted is not None:
@@ -315,14 +309,11 @@ def _plan_inject(
             if info.kind == "exec" and info.kubewarm_user is not None:
                 try:
                     edits.extend(strip_stale_edits(pf, user))
-                    rewrap[info.name] = (
-                        f"exec.command was set back to {info.exec.command} by another tool,"
-                        f" which left {USER_ENV} behind"
-                    )
+                    rewrap[info.name] = "; ".join(drift(info, shim.command))
                 except Unwrappable as exc:
                     skipped.append(Skipped(pf.path, info.name, f"cannot repair it: {exc}"))
             continue
-        problems = drift(user, shim)
+        problems = drift(info, shim.command)
         if not problems:
             unchanged.append(UserChange(pf.path, info.name, info.plugin, "already wrapped"))
             continue
@@ -352,7 +343,8 @@ def _plan_inject(
         and u.info.kind == "exec"
         and not u.info.wrapped
     ]
-    after, done = _wrap_users(current, targets, shim, skipped)
+    after, done, not_wrapped = _wrap_users(current, targets, shim)
+    skipped.extend(not_wrapped)
     for user in done:
         info = user.info
         if info.name in rewrap:
@@ -361,19 +353,16 @@ def _plan_inject(
             change = UserChange(pf.path, info.name, info.plugin, "wrapped")
         plan.changes.append(change)
     if rewrap and any(n not in {u.info.name for u in done} for n in rewrap):
-        return FilePlan(file, pf.text, pf.text, [])  # a repair could not be completed
+        # a repair could not be completed (its user is in skipped): change nothing in this file
+        return FilePlan(file, pf.text, pf.text, [], skipped, unchanged)
     plan.after = after
     return plan
 
 
-def _plan_restore(
-    pf: ParsedFile,
-    file: KubeconfigPath,
-    wanted: set[str] | None,
-    skipped: list[Skipped],
-    unchanged: list[UserChange],
-) -> FilePlan:
+def _plan_restore(pf: ParsedFile, file: KubeconfigPath, wanted: set[str] | None) -> FilePlan:
+    """Plan unwrapping ``wanted`` users (None: all) in one file."""
     plan = FilePlan(file, pf.text, pf.text)
+    skipped, unchanged = plan.skipped, plan.unchanged
     current = pf
     seen: set[str] = set()
     for _ in range(3):  # a user wrapped twice over is unwrapped twice
@@ -382,7 +371,7 @@ def _plan_restore(
             for u in current.users
             if (wanted is None or u.info.name in wanted)
             and u.info.wrapped
-            and not any(s.user == u.info.name and s.path == pf.path for s in skipped)
+            and not any(s.user == u.info.name for s in skipped)
         ]
         if not chosen:
             break
@@ -409,7 +398,7 @@ def _plan_restore(
             plan.changes = [c for c in plan.changes if c.user not in names]
             break
         current = after
-    left = {s.user for s in skipped if s.path == pf.path}
+    left = {s.user for s in skipped}
     for user in pf.users:
         name = user.info.name
         if (wanted is None or name in wanted) and name not in seen and name not in left:
@@ -469,13 +458,8 @@ def inject(
         shim = shim_command(command, write=not dry_run)
     except (OSError, ValueError) as exc:
         raise InjectError(str(exc)) from None
-    skipped: list[Skipped] = []
-    unchanged: list[UserChange] = []
-    plans = [
-        _plan_inject(pf, f, wanted, shim, skipped, unchanged)
-        for pf, f in zip(parsed, present, strict=True)
-    ]
-    report = Report("inject", plans, skipped, unchanged, missing, shim, dry_run)
+    plans = [_plan_inject(pf, f, wanted, shim) for pf, f in zip(parsed, present, strict=True)]
+    report = Report("inject", plans, missing, shim, dry_run)
     return _write(report, wanted is not None, values)
 
 
@@ -491,13 +475,8 @@ def restore(
     present, missing = _files(kubeconfig, environ)
     parsed = [parse(f, exact=True) for f in present]
     wanted = _selected_users(parsed, contexts, users)
-    skipped: list[Skipped] = []
-    unchanged: list[UserChange] = []
-    plans = [
-        _plan_restore(pf, f, wanted, skipped, unchanged)
-        for pf, f in zip(parsed, present, strict=True)
-    ]
-    report = Report("restore", plans, skipped, unchanged, missing, None, dry_run)
+    plans = [_plan_restore(pf, f, wanted) for pf, f in zip(parsed, present, strict=True)]
+    report = Report("restore", plans, missing, None, dry_run)
     return _write(report, wanted is not None, values)
 
 
@@ -517,11 +496,8 @@ def inject_text(
 ) -> tuple[str, list[UserChange], list[Skipped]]:
     """Inject on text alone (no files, no backups): (new text, changes, skipped users)."""
     file = KubeconfigPath(path, os.path.abspath(path), "--kubeconfig")
-    skipped: list[Skipped] = []
-    plan = _plan_inject(
-        parse(file, text), file, set(users) if users is not None else None, shim, skipped, []
-    )
-    return plan.after, plan.changes, skipped
+    plan = _plan_inject(parse(file, text), file, set(users) if users is not None else None, shim)
+    return plan.after, plan.changes, plan.skipped
 
 
 def restore_text(
@@ -529,8 +505,5 @@ def restore_text(
 ) -> tuple[str, list[UserChange], list[Skipped]]:
     """Restore on text alone (no files, no backups): (new text, changes, skipped users)."""
     file = KubeconfigPath(path, os.path.abspath(path), "--kubeconfig")
-    skipped: list[Skipped] = []
-    plan = _plan_restore(
-        parse(file, text), file, set(users) if users is not None else None, skipped, []
-    )
-    return plan.after, plan.changes, skipped
+    plan = _plan_restore(parse(file, text), file, set(users) if users is not None else None)
+    return plan.after, plan.changes, plan.skipped

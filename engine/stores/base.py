@@ -7,17 +7,21 @@ cache key. Stores never parse credentials.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kubewarm.engine.stores import StoreUnavailable
 
 __all__ = ["Store", "StoreUnavailable"]
 
 
+@runtime_checkable
 class Store(Protocol):
     """A place for cached credentials. Every method may raise :class:`StoreUnavailable`."""
 
-    name: str
+    name: str  # "file" or "keyring": what ``kubewarm store`` and the record call it
+
+    def describe(self) -> str:
+        """What the user calls the place this store writes to (for messages)."""
 
     def read(self, key: str) -> bytes | None:
         """The entry blob for ``key``, or None when there is none."""

@@ -10,12 +10,16 @@ The record (no secrets in it)::
     reason=the Secret Service keyring is reachable and unlocked
     decided=2026-11-23T17:00:00Z
 
+The use cases here return data: :func:`choose` gives the store and, when this very call made
+the decision, the sentence that tells the user (the shim and the CLI write it on stderr).
+
 A recorded keyring that is unusable for a moment (locked, daemon gone) is never swapped for
 the file store: its operations raise :class:`StoreUnavailable`, and the shim runs the plugin
 without caching (``KUBEWARM_DEBUG=1`` says why). ``kubewarm store --recheck`` decides again.
 
 ``lean_reader`` is on the shim's hit path: it loads only the lean reader of the recorded
 backend (no keyring, json or re). ``open_store`` gives the full store for everything else.
+:data:`KINDS` is the one table of keyring backends: adding one is adding a row.
 """
 
 import os
@@ -27,16 +31,15 @@ from kubewarm.engine.stores import StoreUnavailable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no runtime import: collections.abc costs ~3 ms on the hit path
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+
+    from kubewarm.engine.stores.base import Store
+
+    Fetch = Callable[[str], bytes | None]
 
 SETTINGS = ("auto", "keyring", "file")
 RECORD_NAME = "store"
 SERVICE = "kubewarm"  # = keyring_items.SERVICE, not imported: one module less on the hit path
-_PLATFORM_KIND = {
-    "linux": "secret-service",
-    "darwin": "macos-keychain",
-    "win32": "windows-credential-manager",
-}
 
 
 def wanted(values: dict[str, str]) -> str:
@@ -93,7 +96,24 @@ def read_record() -> Record:
         name, _, value = line.partition("=")
         if name in ("backend", "reason", "decided"):
             setattr(record, name, value.strip())
+    if not known_backend(record.backend):
+        record.backend = ""  # another hand wrote it: decide again rather than import it
     return record
+
+
+def known_backend(kind: str) -> bool:
+    """Whether a recorded backend is one kubewarm may load: a kind of :data:`KINDS`, or
+    ``other:<module>:<class>`` naming a module of keyring's own backends or of the
+    ``keyrings.*`` plug-in namespace (anything else could name any importable code)."""
+    if not kind or kind in KINDS:
+        return True
+    parts = kind.split(":")
+    if len(parts) != 3 or parts[0] != "other" or not parts[2].isidentifier():
+        return False
+    module = parts[1]
+    return module.partition(".")[0] in ("keyring", "keyrings") and all(
+        part.isidentifier() for part in module.split(".")
+    )
 
 
 def _write_record(record: Record) -> None:
@@ -118,7 +138,73 @@ def forget() -> None:
 # --- the hit path ------------------------------------------------------------------------------
 
 
-def lean_reader(values: dict[str, str]) -> "tuple[str, Callable[[str], bytes | None]]":
+def _secret_service(service: str, environ: "Mapping[str, str] | None") -> "Fetch":
+    from kubewarm.engine.stores.secret_service_lean import SecretServiceReader
+
+    reader = SecretServiceReader(environ)
+    reader.start()  # the daemons set up the session while the shim gets ready
+    env = os.environ if environ is None else environ
+    scheme = env.get("KEYRING_PROPERTY_SCHEME", "default")
+    user, svc = ("UserName", "Title") if scheme == "KeePassXC" else ("username", "service")
+
+    def fetch(name: str) -> bytes | None:
+        return reader.read({user: name, svc: service})
+
+    return fetch
+
+
+def _macos_keychain(service: str, environ: "Mapping[str, str] | None") -> "Fetch":
+    from kubewarm.engine.stores.macos_lean import read_item
+
+    def fetch(name: str) -> bytes | None:
+        return read_item(service, name)
+
+    return fetch
+
+
+def _windows_credential_manager(service: str, environ: "Mapping[str, str] | None") -> "Fetch":
+    from kubewarm.engine.stores.windows_lean import read_item
+
+    def fetch(name: str) -> bytes | None:
+        return read_item(service, name)
+
+    return fetch
+
+
+# Every keyring backend the shim reads without ``keyring``: kind -> (the sys.platform whose OS
+# keyring it is, its lean fetch factory, the keyring backend's module and class, what the user
+# calls it). ``keyring_store`` reads the same table.
+KINDS = {
+    "secret-service": (
+        "linux", _secret_service, "keyring.backends.SecretService", "Keyring",
+        "Secret Service keyring",
+    ),
+    "macos-keychain": (
+        "darwin", _macos_keychain, "keyring.backends.macOS", "Keyring", "macOS Keychain",
+    ),
+    "windows-credential-manager": (
+        "win32", _windows_credential_manager, "keyring.backends.Windows", "WinVaultKeyring",
+        "Windows Credential Manager",
+    ),
+}  # fmt: skip
+
+
+def describe_kind(kind: str) -> str:
+    """What the user calls keyring backend ``kind`` ('Secret Service keyring', …)."""
+    if kind in KINDS:
+        return KINDS[kind][4]
+    return "keyring backend " + kind.partition(":")[2].replace(":", ".")
+
+
+def platform_kind() -> str:
+    """The kind of this OS's own keyring ('' when kubewarm knows none here)."""
+    for kind, row in KINDS.items():
+        if row[0] == sys.platform:
+            return kind
+    return ""
+
+
+def lean_reader(values: dict[str, str]) -> "tuple[str, Fetch]":
     """(store name, read function) for the shim's hit path; raises StoreUnavailable when no
     store is chosen yet or the chosen one has no fast reader here (the shim then takes the full
     path, which decides and records)."""
@@ -130,44 +216,21 @@ def lean_reader(values: dict[str, str]) -> "tuple[str, Callable[[str], bytes | N
         return "file", FileStore().read
     if setting == "auto" and record.auto != "keyring":
         raise StoreUnavailable("no store chosen yet (deciding now)")
-    kind = record.backend or _PLATFORM_KIND.get(sys.platform, "")
-    return "keyring", keyring_reader(kind)
+    return "keyring", keyring_reader(record.backend or platform_kind())
 
 
 def keyring_reader(
-    kind: str, environ: dict[str, str] | None = None, service: str = SERVICE
-) -> "Callable[[str], bytes | None]":
-    """A read function over the lean reader for keyring backend ``kind``.
+    kind: str, environ: "Mapping[str, str] | None" = None, service: str = SERVICE
+) -> "Fetch":
+    """A read function over the lean reader for keyring backend ``kind`` (see :data:`KINDS`).
 
     An item in the common layout (``=`` + the blob) is unwrapped here; anything else (chunks,
     base64) goes through ``keyring_items``, which is imported only then.
     """
-    if kind == "secret-service":
-        from kubewarm.engine.stores.secret_service_lean import SecretServiceReader
-
-        reader = SecretServiceReader(environ)
-        reader.start()  # the daemons set up the session while the shim gets ready
-        env = os.environ if environ is None else environ
-        scheme = env.get("KEYRING_PROPERTY_SCHEME", "default")
-        user, svc = ("UserName", "Title") if scheme == "KeePassXC" else ("username", "service")
-
-        def fetch(name: str) -> bytes | None:
-            return reader.read({user: name, svc: service})
-
-    elif kind == "macos-keychain":
-        from kubewarm.engine.stores.macos_lean import read_item
-
-        def fetch(name: str) -> bytes | None:
-            return read_item(service, name)
-
-    elif kind == "windows-credential-manager":
-        from kubewarm.engine.stores.windows_lean import read_item as read_credential
-
-        def fetch(name: str) -> bytes | None:
-            return read_credential(service, name)
-
-    else:
+    row = KINDS.get(kind)
+    if row is None:
         raise StoreUnavailable(f"no fast reader for keyring backend {kind or '(unknown)'}")
+    fetch = row[1](service, environ)
 
     def read(key: str) -> bytes | None:
         value = fetch(key)
@@ -186,40 +249,48 @@ def keyring_reader(
 # --- deciding (slow path: imports keyring) --------------------------------------------------
 
 
-def open_store(values: dict[str, str], announce: bool = True):  # -> Store
-    """The full store (reads, writes, deletes, metadata) that ``lean_reader`` reads from.
+def choose(values: dict[str, str]) -> "tuple[Store, str]":
+    """The full store (reads, writes, deletes, metadata) that ``lean_reader`` reads from, and
+    the sentence telling the user which store and why when this call decided it ('' else).
 
-    Decides and records the store first when nothing is recorded yet (saying so on stderr
-    unless ``announce`` is false).
+    Decides and records the store first when nothing is recorded yet.
     """
     setting = wanted(values)
     record = read_record() if setting != "file" else Record()
+    news = ""
     if setting == "auto" and not record.auto:
-        record = decide("auto", announce)
+        record, news = decide("auto")
     elif setting == "keyring" and not record.backend:
-        record = decide("keyring", announce)
+        record, news = decide("keyring")
     if setting == "file" or (setting == "auto" and record.auto == "file"):
         from kubewarm.engine.stores.file_store import FileStore
 
-        return FileStore()
+        return FileStore(), news
     from kubewarm.engine.stores.keyring_store import KeyringStore
 
-    return KeyringStore(kind=record.backend)
+    return KeyringStore(kind=record.backend), news
 
 
-def decide(setting: str = "auto", announce: bool = True) -> Record:
-    """Probe the OS keyring, record the decision, and say it once (``announce``).
+def open_store(values: dict[str, str]) -> "Store":
+    """:func:`choose` for callers that tell the user nothing (the decision is in the log)."""
+    return choose(values)[0]
+
+
+def decide(setting: str = "auto") -> "tuple[Record, str]":
+    """Probe the OS keyring and record the decision; returns it with :func:`announcement`'s
+    sentence, which is also written to kubewarm's log ('' when another process decided).
 
     For ``auto``: which store, and why. For ``keyring``: which keyring backend (what ``auto``
     chose is kept). Holds a lock so that concurrent first calls agree on one decision; a
     decision another process recorded meanwhile is returned as it is.
     """
+    from kubewarm.engine.core import events_log
     from kubewarm.engine.core.locks import hold
 
     with hold("store-choice"):
         current = read_record()
         if current.auto if setting == "auto" else current.backend:
-            return current
+            return current, ""
         found = probe()
         found.decided = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         if setting == "keyring":
@@ -228,19 +299,14 @@ def decide(setting: str = "auto", announce: bool = True) -> Record:
             if current.auto:
                 found.auto, found.reason = current.auto, current.reason
         _write_record(found)
-    if announce:
-        say(found, setting)
-    return found
+    text = announcement(found, setting)
+    events_log.write("store: " + text)
+    return found, text
 
 
 def probe() -> Record:
     """What ``auto`` would choose now, and why (not recorded)."""
-    from kubewarm.engine.stores.keyring_store import (
-        KeyringStore,
-        describe_kind,
-        detect_backend,
-        kind_of,
-    )
+    from kubewarm.engine.stores.keyring_store import KeyringStore, detect_backend, kind_of
 
     try:
         backend = detect_backend()
@@ -271,8 +337,6 @@ def explain(values: dict[str, str], record: Record | None = None) -> str:
         return "not chosen yet: the next kubectl call (or `kubewarm store`) decides"
     if setting == "auto" and record.auto == "file":
         return f"files only you can read ({file_store_location()}), because {record.reason}"
-    from kubewarm.engine.stores.keyring_store import describe_kind
-
     if setting == "keyring":
         where = describe_kind(record.backend) if record.backend else "none found yet"
         return f"the OS keyring ({where}), because KUBEWARM_STORE=keyring"
@@ -285,16 +349,7 @@ def file_store_location() -> str:
     return store_dir()
 
 
-def say(record: Record, setting: str = "auto") -> None:
-    """Tell the user, once, which store kubewarm uses and why (stderr and kubewarm's log)."""
-    from kubewarm.engine.core import events_log
-
-    values = {"KUBEWARM_STORE": setting}
-    text = "keeping cached credentials in " + explain(values, record)
-    text += "; `kubewarm store` shows this choice, `kubewarm store --recheck` decides again"
-    events_log.write("store: " + text)
-    try:
-        sys.stderr.write("kubewarm: " + text + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
+def announcement(record: Record, setting: str = "auto") -> str:
+    """The sentence that tells the user, once, which store kubewarm uses and why."""
+    text = "keeping cached credentials in " + explain({"KUBEWARM_STORE": setting}, record)
+    return text + "; `kubewarm store` shows this choice, `kubewarm store --recheck` decides again"

@@ -34,6 +34,9 @@ class FileStore:
     def __init__(self, directory: str | None = None) -> None:
         self.directory = directory or store_dir()
 
+    def describe(self) -> str:
+        return "kubewarm's file store"
+
     def _path(self, key: str, suffix: str) -> str:
         if not key or not all(c in "0123456789abcdef" for c in key):
             raise ValueError("cache keys are lowercase hex")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 
 from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.stores.choice import KINDS, describe_kind, known_backend
 from kubewarm.engine.stores.keyring_items import (
     GENERATIONS,
     INDEX,
@@ -39,15 +40,9 @@ from kubewarm.engine.stores.keyring_items import (
     utf16_units,
 )
 
-SECRET_SERVICE = "secret-service"
+SECRET_SERVICE = "secret-service"  # the rows of choice.KINDS this module treats specially
 MACOS = "macos-keychain"
 WINDOWS = "windows-credential-manager"
-# kind -> (keyring module, class, what the user calls it)
-KINDS = {
-    SECRET_SERVICE: ("keyring.backends.SecretService", "Keyring", "Secret Service keyring"),
-    MACOS: ("keyring.backends.macOS", "Keyring", "macOS Keychain"),
-    WINDOWS: ("keyring.backends.Windows", "WinVaultKeyring", "Windows Credential Manager"),
-}
 WINDOWS_MAX_UNITS = 1200  # per item; the limit is 1,280 UTF-16 units (2,560 bytes)
 _GUARD_SECONDS = 2.0
 
@@ -56,16 +51,10 @@ def kind_of(backend: object) -> str:
     """``secret-service``, ``macos-keychain``, ``windows-credential-manager`` or
     ``other:<module>:<class>`` for a keyring backend object."""
     cls = type(backend)
-    for kind, (module, name, _) in KINDS.items():
+    for kind, (_, _, module, name, _) in KINDS.items():
         if cls.__module__ == module and cls.__name__ == name:
             return kind
     return f"other:{cls.__module__}:{cls.__name__}"
-
-
-def describe_kind(kind: str) -> str:
-    if kind in KINDS:
-        return KINDS[kind][2]
-    return "keyring backend " + kind.partition(":")[2].replace(":", ".")
 
 
 def detect_backend():
@@ -95,13 +84,18 @@ def load_backend(kind: str):
     import importlib
 
     if kind in KINDS:
-        module, name, _ = KINDS[kind]
-    elif kind.startswith("other:") and kind.count(":") == 2:
+        _, _, module, name, _ = KINDS[kind]
+    elif kind.startswith("other:") and known_backend(kind):
         _, module, name = kind.split(":")
     else:
         return detect_backend()
     try:
-        return getattr(importlib.import_module(module), name)()
+        from keyring.backend import KeyringBackend
+
+        cls = getattr(importlib.import_module(module), name)
+        if not (isinstance(cls, type) and issubclass(cls, KeyringBackend)):
+            raise TypeError(f"{module}.{name} is not a keyring backend")
+        return cls()
     except Exception as exc:
         raise StoreUnavailable(f"the {describe_kind(kind)} cannot be used here ({exc})") from None
 
@@ -312,7 +306,9 @@ class KeyringStore:
             wanted = [k for k in keys if k != remove]
             if add and add not in wanted:
                 wanted.append(add)
-            if wanted != keys:
+            if not wanted:  # the last key gone: nothing of kubewarm's is left in the keyring
+                self._remove(INDEX)
+            elif wanted != keys:
                 self._put(INDEX, encode("\n".join(sorted(wanted)).encode("ascii")))
 
     # --- the Store protocol ---------------------------------------------------------------

@@ -15,6 +15,7 @@ cannot handle (no bus, no daemon, locked collection, ambiguous or unknown layout
 import _socket
 import os
 
+from kubewarm.engine.hotpath import mark_keyring_stalled
 from kubewarm.engine.stores import StoreUnavailable
 
 TYPE_CHECKING = False  # pyright reads the block below; at run time typing would cost an import
@@ -435,6 +436,8 @@ class SecretServiceReader:
             bus.flush()
         except OSError as exc:
             self.close()
+            if isinstance(exc, TimeoutError):
+                mark_keyring_stalled()
             raise StoreUnavailable(f"cannot talk to the session bus ({exc})") from None
         return bus
 
@@ -462,6 +465,7 @@ class SecretServiceReader:
         except (OSError, ValueError, IndexError, KeyError, TypeError, UnicodeDecodeError) as exc:
             self.close()
             if isinstance(exc, TimeoutError):
+                mark_keyring_stalled()  # later kubectl calls skip it for a while
                 raise StoreUnavailable("the Secret Service did not answer in time") from None
             raise StoreUnavailable(
                 f"unexpected Secret Service reply ({type(exc).__name__})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from kubewarm.engine.core import paths
+from kubewarm.engine.core.safe_files import open_private, private_dir
 from kubewarm.engine.errors import KubewarmError
 
 
@@ -66,8 +67,8 @@ class InstanceLock:
 
     def acquire(self) -> InstanceLock:
         """Take the lock or raise :class:`AlreadyRunning`."""
-        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        private_dir(os.path.dirname(self.path))
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
         if not _lock(fd):
             os.close(fd)
             raise AlreadyRunning(_holder(self.path), self.path)
