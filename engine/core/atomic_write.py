@@ -23,8 +23,9 @@ def write_atomic(
                 st = os.fstat(fh.fileno())
                 if (st.st_uid, st.st_gid) != owner:
                     os.fchown(fh.fileno(), *owner)
-            if hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), mode)  # the file we wrote, whatever its name now is
+            fchmod = getattr(os, "fchmod", None)  # on Windows only from Python 3.13
+            if fchmod is not None:
+                fchmod(fh.fileno(), mode)  # the file we wrote, whatever its name now is
             else:  # pragma: no cover - Windows: only the read-only bit exists
                 os.chmod(tmp, mode)
             os.fsync(fh.fileno())

@@ -20,6 +20,7 @@ from kubewarm.engine.stores import StoreUnavailable
 
 TYPE_CHECKING = False  # pyright reads the block below; at run time typing would cost an import
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Literal
 
     ByteOrder = Literal["little", "big"]
@@ -46,7 +47,7 @@ _ERRORS = {
 # --- addresses -------------------------------------------------------------------------------
 
 
-def bus_addresses(environ: dict[str, str] | None = None) -> list[bytes]:
+def bus_addresses(environ: "Mapping[str, str] | None" = None) -> list[bytes]:
     """Socket addresses of the session bus (``unix:path=`` / ``unix:abstract=``), in order."""
     env = os.environ if environ is None else environ
     spec = env.get("DBUS_SESSION_BUS_ADDRESS", "")
@@ -270,7 +271,9 @@ class Bus:
     outgoing: "list[bytes]"
     authenticated: bool
 
-    def __init__(self, environ: dict[str, str] | None = None, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, environ: "Mapping[str, str] | None" = None, timeout: float = TIMEOUT
+    ) -> None:
         addresses = bus_addresses(environ)
         if not addresses:
             raise StoreUnavailable("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
@@ -406,7 +409,9 @@ class SecretServiceReader:
     only that collection counts, as for keyring.
     """
 
-    def __init__(self, environ: dict[str, str] | None = None, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, environ: "Mapping[str, str] | None" = None, timeout: float = TIMEOUT
+    ) -> None:
         self.environ = environ
         self.timeout = timeout
         self.bus: Bus | None = None
@@ -504,7 +509,7 @@ class SecretServiceReader:
         return value
 
 
-def collection_state(environ: dict[str, str] | None = None, timeout: float = TIMEOUT) -> str:
+def collection_state(environ: "Mapping[str, str] | None" = None, timeout: float = TIMEOUT) -> str:
     """'unlocked' or 'locked' for keyring's collection; raises StoreUnavailable if unreachable."""
     reader = SecretServiceReader(environ, timeout)
     try:
