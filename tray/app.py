@@ -32,6 +32,8 @@ def run(args: list[str]) -> int:
     ns = parser().parse_args(args)
     # lazy: start-up (after argparse: --help stays fast)
     from kubewarm.engine.errors import KubewarmError
+
+    # lazy: start-up (after argparse, as above)
     from kubewarm.engine.system.single_instance import AlreadyRunning, InstanceLock
 
     try:
