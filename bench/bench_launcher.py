@@ -34,6 +34,8 @@ PLUGIN_CODE = (
 
 
 def _spawn_ms(argv: list[str], env: dict[str, str]) -> float:
+    if sys.platform == "win32":  # os.posix_spawn; the launcher is a #! script, POSIX only
+        raise SystemExit("bench_launcher.py measures a POSIX #! launcher")
     started = time.perf_counter()
     pid = os.posix_spawn(argv[0], argv, env, file_actions=_QUIET)
     _, status = os.waitpid(pid, 0)
@@ -47,7 +49,7 @@ _QUIET = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)] if os.name == "p
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--limit", type=float, default=1.3)
     ns = parser.parse_args()

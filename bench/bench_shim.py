@@ -158,7 +158,7 @@ def herd(kubectl: str, config: Path, env: dict, log: Path, count: int = 20) -> t
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--venv", type=Path, help="reuse this venv (kubewarm installed in it)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")

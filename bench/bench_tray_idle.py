@@ -50,6 +50,8 @@ def _kib(value: str) -> float:
 
 
 def _cpu_seconds(pid: int) -> float:
+    if sys.platform == "win32":  # /proc and os.sysconf: this benchmark runs on Linux
+        raise SystemExit("bench_tray_idle.py measures a Linux desktop")
     with open(f"/proc/{pid}/stat", "rb") as fh:
         fields = fh.read().rsplit(b")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
@@ -128,7 +130,7 @@ def measure(argv: list[str], env: dict[str, str], settle: float, seconds: float,
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="idle window (default 60)")
     parser.add_argument("--settle", type=float, default=10.0, help="wait after start (default 10)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")

@@ -21,26 +21,27 @@ import sys
 import time
 
 try:  # the C module alone: hashlib would also load OpenSSL (~4 ms)
-    from _sha256 import sha256
+    from _sha256 import sha256  # pyright: ignore[reportMissingModuleSource] stub: typings/
 except ImportError:  # Python 3.12 merged it into _sha2
     try:
-        from _sha2 import sha256
+        from _sha2 import sha256  # pyright: ignore[reportMissingImports] 3.12+ only
     except ImportError:  # pragma: no cover - interpreters built without either
         from hashlib import sha256
 
 APP = "kubewarm"
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
-_POSIX = os.name == "posix"
 
 
 def _store_unavailable(message: str) -> Exception:
     """A StoreUnavailable error (its class is created only when one is raised)."""
+    # lazy: start-up (the error classes load only when one is raised)
     from kubewarm.engine.errors import StoreUnavailable
 
     return StoreUnavailable(message)
 
 
 def _bad_entry(message: str) -> Exception:
+    # lazy: start-up (the error classes load only when one is raised)
     from kubewarm.engine.errors import BadEntry
 
     return BadEntry(message)
@@ -356,7 +357,7 @@ def check_private_dir(path: str) -> None:
         raise
     except OSError as exc:
         raise _store_unavailable(f"cannot stat {path}: {exc.strerror}") from exc
-    if not _POSIX:
+    if os.name != "posix":  # a test pyright understands: os.getuid exists only on POSIX
         return
     if st.st_uid != os.getuid():
         raise _store_unavailable(f"{path} is owned by uid {st.st_uid}, not by you")
@@ -375,7 +376,7 @@ def read_private_file(path: str) -> bytes | None:
         raise _store_unavailable(f"cannot open {os.path.basename(path)}: {exc.strerror}") from exc
     try:
         st = os.fstat(fd)
-        if _POSIX and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+        if os.name == "posix" and (st.st_uid != os.getuid() or st.st_mode & 0o077):
             return None
         chunks = []
         while True:
@@ -420,6 +421,7 @@ def lean_reader(values: dict[str, str]):
     stalled = keyring_stalled()
     if stalled:
         raise _store_unavailable(stalled)
+    # lazy: start-up (the keyring readers: only when the file store is not it)
     from kubewarm.engine.stores.choice import lean_reader as chosen
 
     return chosen(values)
@@ -550,21 +552,19 @@ def main(argv: list[str] | None = None) -> None:
     """``kubewarm-exec PLUGIN [ARGS...]``: answer kubectl from the cache or run the plugin."""
     started = time.perf_counter()
     args = sys.argv[1:] if argv is None else argv
+    env = os.environ
+    if args and args[0].startswith("--exec-env="):  # inject declares the user's exec.env
+        env[EXEC_ENV_NAMES] = args[0][len("--exec-env=") :]
+        args = args[1:]
     if not args or args[0] in ("-h", "--help", "--version"):
+        # lazy: start-up (the full path, off the hit path)
         from kubewarm.engine.cache.credentials import usage
 
         sys.exit(usage(args))
-    env = os.environ
-    if args[0].startswith("--exec-env="):  # `kubewarm inject` declares the user's exec.env
-        env[EXEC_ENV_NAMES] = args[0][len("--exec-env=") :]
-        args = args[1:]
-        if not args:
-            from kubewarm.engine.cache.credentials import usage
-
-            sys.exit(usage(args))
     values = load_settings(env)
     key = compute_key(args, env, identity_env_names(values["KUBEWARM_KEY_ENV"]))
     if env.get(BACKGROUND_ENV) == key:
+        # lazy: start-up (the full path, off the hit path)
         from kubewarm.engine.cache.credentials import background_refresh
 
         sys.exit(background_refresh(args, key, values))
@@ -602,6 +602,7 @@ def main(argv: list[str] | None = None) -> None:
             stale = remaining <= window
             if stale:
                 try:
+                    # lazy: start-up (the full path, off the hit path)
                     from kubewarm.engine.cache.credentials import spawn_background_refresh
 
                     spawn_background_refresh(args, key)
@@ -619,6 +620,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             reason = f"expiring (only {remaining:.0f}s left)" if remaining > 0 else "expired"
 
+    # lazy: start-up (the full path, off the hit path)
     from kubewarm.engine.cache.credentials import foreground
 
     rejected = entry[4] if entry is not None and reason.startswith("rejected") else ""

@@ -24,9 +24,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
+else:  # Python 3.10: the backport (a test dependency there)
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +130,7 @@ def stage(out: Path, root: Path = ROOT) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "briefcase")
     parser.add_argument("--print-config", action="store_true", help="print the staged pyproject")
     parser.add_argument("briefcase_args", nargs=argparse.REMAINDER)

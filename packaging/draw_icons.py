@@ -42,7 +42,8 @@ DARK_PANEL = (36, 36, 36)
 
 
 def _darker(rgb: tuple[int, int, int], factor: float = 0.62) -> tuple[int, int, int, int]:
-    return (*(int(c * factor) for c in rgb), 255)
+    r, g, b = rgb
+    return int(r * factor), int(g * factor), int(b * factor), 255
 
 
 def _stroke(size: int, fraction: float, minimum: float = 1.6) -> int:
@@ -150,7 +151,7 @@ def draw(state: str, size: int) -> Image.Image:
         _ring(canvas, size, fill)
     else:
         raise ValueError(f"unknown icon state {state!r}")
-    return big.resize((size, size), Image.LANCZOS)
+    return big.resize((size, size), Image.Resampling.LANCZOS)
 
 
 def file_name(state: str, size: int) -> str:
@@ -172,7 +173,7 @@ def preview(sizes=(16, 22, 32, 64), zoom: int = 4) -> Image.Image:
                 sheet.paste(icon, (x, top), icon)
                 x += size + gap
         del row
-    return sheet.resize((width * zoom, height * zoom), Image.NEAREST)
+    return sheet.resize((width * zoom, height * zoom), Image.Resampling.NEAREST)
 
 
 def write_all(out: str) -> list[str]:
@@ -187,7 +188,7 @@ def write_all(out: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument("--out", default=os.path.join(here, "icons"))
     parser.add_argument("--preview", metavar="FILE", help="also write a preview sheet")

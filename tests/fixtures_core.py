@@ -44,6 +44,12 @@ def require(condition: bool, what: str) -> None:
 
 def kill_pid(pid: int, timeout: float = 5.0) -> None:
     """Terminate a process we started (TERM, then KILL after ``timeout``)."""
+    if sys.platform == "win32":  # TerminateProcess: no SIGKILL, no waitpid(WNOHANG) there
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+        return
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.kill(pid, sig)
@@ -168,6 +174,7 @@ def kubectl_path(version: str | None = None) -> Path:
     """A versioned kubectl (``1.27`` … ``1.33``), or gcloud's dispatcher with None."""
     directory = kubectl_dir()
     require(directory is not None, "kubectl on PATH")
+    assert directory is not None  # require() skipped or failed otherwise; tells pyright
     path = directory / (f"kubectl.{version}" if version else "kubectl")
     require(path.exists(), f"{path.name} beside the kubectl on PATH")
     return path

@@ -164,6 +164,7 @@ def running_desktop(work: Path) -> Iterator[Desktop]:
         )
         procs.append(bus)
         bus_pid = bus.pid
+        assert bus.stdout is not None  # stdout=PIPE
         address = bus.stdout.readline().strip()
         if not address:
             raise RuntimeError("dbus-daemon did not print its address")

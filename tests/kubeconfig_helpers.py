@@ -147,6 +147,6 @@ def run_cli(*args: str, env: dict, timeout: float = 120) -> subprocess.Completed
 
 def as_other_user(argv: list[str]) -> list[str]:
     """``argv`` run as an unprivileged user (root ignores file modes), or unchanged."""
-    if os.getuid() != 0:
+    if sys.platform == "win32" or os.getuid() != 0:
         return argv
     return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]

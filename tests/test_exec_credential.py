@@ -29,7 +29,7 @@ def _stamp(epoch: float, offset_hours: float = 0, fmt: str = "%Y-%m-%dT%H:%M:%S%
     return text[:-2] + ":" + text[-2:]
 
 
-def _doc(status=None, kind="ExecCredential", api_version=V1BETA1, **extra) -> bytes:
+def _doc(status=None, kind: str | None = "ExecCredential", api_version=V1BETA1, **extra) -> bytes:
     if status is None:
         status = {"token": "t0ken", "expirationTimestamp": _stamp(NOW + 900)}
     doc = {"kind": kind, "apiVersion": api_version, "spec": {}, "status": status, **extra}

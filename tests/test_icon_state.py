@@ -65,7 +65,7 @@ def test_a_pinned_context_needing_login_shows_the_failing_icon(kw_env, plugin_lo
     warmer.start()
     try:
         prod = lambda: next((s for s in warmer.states() if s.name == "prod"), None)  # noqa: E731
-        assert wait_for(lambda: prod() and prod().phase == context_state.NEEDS_LOGIN, 15)
+        assert wait_for(lambda: (s := prod()) and s.phase == context_state.NEEDS_LOGIN, 15)
         state = warmer.overall()
     finally:
         warmer.stop()

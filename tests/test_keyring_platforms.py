@@ -22,6 +22,7 @@ windows = pytest.mark.skipif(sys.platform != "win32", reason="other platform: Wi
 def service():
     """A keyring service name of its own, emptied afterwards (these are real user stores)."""
     import keyring
+    import keyring.errors
 
     name = f"kubewarm-test-{secrets.token_hex(4)}"
     used: list[str] = []
@@ -101,12 +102,16 @@ def test_windows_large_credentials_are_chunked(service, size):
     store.write(key, blob)
     assert keyring_reader("windows-credential-manager", service=name)(key) == blob
     manifest = windows_lean.read_item(name, key)
+    assert manifest is not None
     count = int(manifest.split()[1])
     assert count >= size // 1200
     for index in range(count):
         target = chunk_name(key, "a", index)
         found = windows_lean._read(name) or ("", b"")
-        raw = found[1] if found[0] == target else windows_lean._read(f"{target}@{name}")[1]
+        if found[0] != target:
+            found = windows_lean._read(f"{target}@{name}")
+            assert found is not None, f"chunk {index} is missing"
+        raw = found[1]
         assert len(raw) <= 2560
 
 

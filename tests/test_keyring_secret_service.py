@@ -59,11 +59,13 @@ def test_windows_sized_chunks(secret_service, size):
     blob = credential_blob(size)
     store.write(key, blob)
     manifest = _raw(key)
-    assert manifest.startswith(b"*a ")
+    assert manifest is not None and manifest.startswith(b"*a ")
     count = int(manifest.split()[1])
     assert count == -(-(len(blob) + 1) // 1200)  # ceil: "=" + blob in 1,200-character pieces
     for index in range(count):
-        piece = _raw(chunk_name(key, "a", index)).decode("utf-8")
+        raw = _raw(chunk_name(key, "a", index))
+        assert raw is not None, f"chunk {index} is missing"
+        piece = raw.decode("utf-8")
         assert len(piece.encode("utf-16-le")) <= 2560
         assert utf16_units(piece) <= 1200
     assert _raw(chunk_name(key, "a", count)) is None
@@ -258,6 +260,7 @@ def test_marshalled_calls_parse_with_jeepney():
     parser = Parser()
     parser.add_data(raw)
     msg = parser.get_next_message()
+    assert msg is not None
     assert msg.header.serial == 9
     assert msg.header.flags == 2
     assert msg.header.fields[HeaderFields.member] == "SearchItems"
@@ -267,7 +270,9 @@ def test_marshalled_calls_parse_with_jeepney():
     lean._paths(body, ["/a", "/b/c"])
     lean._str(body, "/session/1")
     parser.add_data(lean.message(10, "d.e", "/", "i.f", "GetSecrets", "aoo", bytes(body)))
-    assert parser.get_next_message().body == (["/a", "/b/c"], "/session/1")
+    msg = parser.get_next_message()
+    assert msg is not None
+    assert msg.body == (["/a", "/b/c"], "/session/1")
 
 
 def test_bus_address_forms(monkeypatch):

@@ -78,6 +78,13 @@ def assert_no_token_on_disk(tokens: set[str], *roots: Path, since: float) -> int
     return len(own) + len(recent)
 
 
+def _entry(store: KeyringStore, key: str) -> bytes:
+    """The entry stored under ``key``, which the test has just seen written."""
+    blob = store.read(key)
+    assert blob is not None, f"no keyring entry under {key[:12]}"
+    return blob
+
+
 def test_auto_picks_the_keyring_says_so_once_then_hits(secret_service, kw_env, plugin_log):
     env = _env(kw_env, secret_service, "auto")
     argv = fake_plugin_argv(log=plugin_log)
@@ -180,7 +187,7 @@ def test_engine_refresh_writes_what_the_shim_serves(secret_service, kw_env, plug
     values = {**settings.load(env), "KUBEWARM_STORE": "keyring"}
     outcome = credentials.refresh(argv, env, values)
     assert outcome.ok, outcome.reason
-    stored = decode(KeyringStore(kind="secret-service").read(outcome.key)).payload
+    stored = decode(_entry(KeyringStore(kind="secret-service"), outcome.key)).payload
     served = run_shim(argv, env, own_parent=True, KUBEWARM_DEBUG="1")
     assert served.stdout == stored
     assert b"hit store=keyring" in served.stderr
@@ -206,7 +213,7 @@ def test_no_token_on_disk_after_a_full_run(secret_service, kw_env, plugin_log, t
     from kubewarm.engine.core.entry import decode
 
     for key in store.list_keys():
-        tokens.add(token_of(decode(store.read(key)).payload))
+        tokens.add(token_of(decode(_entry(store, key)).payload))
     assert len(tokens) == 4  # three served, the last refresh's still in the keyring
     scanned = assert_no_token_on_disk(tokens, tmp_path, secret_service.root, since=started)
     assert scanned > 3
@@ -231,7 +238,7 @@ def test_kubectl_end_to_end_with_the_keyring(secret_service, api_server, kw_env,
     from kubewarm.engine.core.entry import decode
 
     store = KeyringStore(kind="secret-service")
-    tokens = {token_of(decode(store.read(key)).payload) for key in store.list_keys()}
+    tokens = {token_of(decode(_entry(store, key)).payload) for key in store.list_keys()}
     secret_service.lock()
     result = run_kubectl(kubectl_path("1.33"), config, env=env)
     assert result.returncode == 0, result.stderr

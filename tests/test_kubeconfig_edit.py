@@ -24,9 +24,9 @@ WINDOWS = ShimCommand(r"C:\Users\me\venv\Scripts\kubewarm.exe", ("exec",))
 def _exec_blocks(text: str) -> dict[str, dict]:
     doc = next(yaml.safe_load_all(text)) or {}
     return {
-        u["name"]: (u.get("user") or {}).get("exec")
+        u["name"]: block
         for u in doc.get("users") or []
-        if (u.get("user") or {}).get("exec")
+        if (block := (u.get("user") or {}).get("exec"))
     }
 
 

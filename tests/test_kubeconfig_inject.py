@@ -51,6 +51,7 @@ def test_default_file_inject_twice_then_restore_byte_identical(kw_data):
     original = config.read_bytes()
     report = inject()
     assert report.written and len(report.changes) == 2
+    assert report.shim is not None
     launcher = report.shim.command
     assert launcher.startswith(kw_data["KUBEWARM_DATA_DIR"]) and os.access(launcher, os.X_OK)
     assert _exec(config, STAGING)["command"] == launcher
@@ -131,7 +132,7 @@ def test_symlink_is_edited_at_its_target_and_stays_a_link(kw_data, tmp_path):
     original = real.read_bytes()
     report = inject()
     assert link.is_symlink() and os.readlink(link) == str(real)
-    assert report.shim.command in real.read_text()
+    assert report.shim is not None and report.shim.command in real.read_text()
     restore()
     assert link.is_symlink() and real.read_bytes() == original
 
@@ -139,7 +140,7 @@ def test_symlink_is_edited_at_its_target_and_stays_a_link(kw_data, tmp_path):
 def test_mode_and_owner_are_kept(kw_data, tmp_path):
     config = _copy("kubelogin-oidc-login.yaml", tmp_path / "config")
     config.chmod(0o640)
-    if os.getuid() == 0:
+    if os.name == "posix" and os.getuid() == 0:  # only root can give a file away
         os.chown(config, 4321, 4322)
     before = config.stat()
     inject(str(config))
@@ -284,7 +285,7 @@ def test_unreadable_and_unwritable_files_as_an_ordinary_user(kw_data, nobody_dir
     secret.chmod(0o000)
     (nobody_dir / "kube").chmod(0o777)
     in_locked_dir.parent.chmod(0o555)
-    if os.getuid() == 0:
+    if os.name == "posix" and os.getuid() == 0:  # only root can give a file away
         for path in (writable, readonly, secret, in_locked_dir, nobody_dir / "kube"):
             os.chown(path, 65534, 65534)
     kubewarm = str(Path(sys.executable).parent / "kubewarm")
@@ -397,6 +398,7 @@ def test_command_set_back_by_kubectl_leaves_stale_env_which_inject_cleans(kw_dat
     assert "but KUBEWARM_USER is still there" in status
     report = inject(str(config))
     assert [c.action for c in report.changes] == ["repaired"]
+    assert report.shim is not None
     block = _exec(config, "oidc")
     assert block["command"] == report.shim.command and block["args"] == ["kubectl"]
     assert block["env"] == [{"name": "KUBEWARM_USER", "value": "oidc"}]

@@ -37,6 +37,7 @@ def test_names_resolve_across_files_and_the_first_definition_wins(tmp_path):
     contexts = {c.name: c for c in merge_contexts([parse(p) for p in (first, second, third)])}
     assert list(contexts) == ["x", "orphan", "y"]
     x, y = contexts["x"], contexts["y"]
+    assert x.cluster is not None and x.user is not None and y.cluster is not None
     assert (x.path, x.cluster_name, x.user_name) == (first, "c", "u")
     assert x.cluster.server == "https://127.0.0.1:1" and x.cluster.path == first
     assert x.user.path == second and x.user.plugin == "aws"  # a user from another file

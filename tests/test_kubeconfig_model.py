@@ -16,7 +16,7 @@ from kubewarm.engine.kubeconfig import files as kubeconfig_files
 from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
 from kubewarm.engine.kubeconfig import parse as kubeconfig_parse
 from kubewarm.engine.kubeconfig.merge import load_contexts
-from kubewarm.engine.kubeconfig.model import KubeconfigError
+from kubewarm.engine.kubeconfig.model import ContextInfo, ExecConfig, KubeconfigError, UserInfo
 
 from tests.fixtures_core import EXEC_API, KUBECTL_VERSIONS, kubectl_path
 from tests.kubeconfig_helpers import CORPUS
@@ -69,6 +69,8 @@ def test_contexts_merge_across_files_first_definition_wins():
     by_name = {c.name: c for c in contexts}
     assert list(by_name) == ["alpha", "beta"]
     alpha, beta = by_name["alpha"], by_name["beta"]
+    assert alpha.user is not None and beta.user is not None and beta.cluster is not None
+    assert beta.user.exec is not None
     assert alpha.current and not beta.current
     assert alpha.user.plugin_argv == ("aws", "eks", "get-token", "--cluster-name", "alpha")
     assert alpha.user.path.endswith("a.yaml")  # b.yaml's alpha is shadowed, as in kubectl
@@ -78,14 +80,24 @@ def test_contexts_merge_across_files_first_definition_wins():
     assert not alpha.user.wrapped
 
 
+def _user(context: ContextInfo) -> UserInfo:
+    assert context.user is not None, f"context {context.name!r} has no user"
+    return context.user
+
+
+def _exec(user: UserInfo) -> ExecConfig:
+    assert user.exec is not None, f"user {user.name!r} has no exec block"
+    return user.exec
+
+
 def test_user_kinds_and_exec_details():
     contexts = {c.name: c for c in load_contexts([str(CORPUS / "several-users.yaml")])}
-    assert contexts["tok"].user.kind == "token"
-    assert contexts["legacy"].user.kind == "auth-provider"
-    gke = contexts["gke"].user
-    assert gke.kind == "exec" and gke.exec.interactive_mode == "Never"
-    assert gke.exec.install_hint == "Install gke-gcloud-auth-plugin"
-    assert contexts["eks"].user.exec.env == (("AWS_PROFILE", "dev"),)
+    assert _user(contexts["tok"]).kind == "token"
+    assert _user(contexts["legacy"]).kind == "auth-provider"
+    gke = _user(contexts["gke"])
+    assert gke.kind == "exec" and _exec(gke).interactive_mode == "Never"
+    assert _exec(gke).install_hint == "Install gke-gcloud-auth-plugin"
+    assert _exec(_user(contexts["eks"])).env == (("AWS_PROFILE", "dev"),)
 
 
 def test_wrapped_user_is_recognised_with_its_plugin_argv(tmp_path):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.fixtures_core import (
     fake_plugin_argv,
     kubectl_path,
@@ -66,6 +68,8 @@ def test_waiters_get_the_winners_credential(kw_env, plugin_log):
 
 
 def test_lock_is_released_when_its_holder_is_killed(kw_env, plugin_log):
+    if sys.platform == "win32":
+        pytest.skip("other platform: SIGKILL and process groups are POSIX's")
     slow = fake_plugin_argv(log=plugin_log, sleep=30)
     holder = subprocess.Popen(
         [shim_command(), *slow], env=kw_env, stdout=subprocess.PIPE, start_new_session=True
@@ -100,6 +104,8 @@ while True:
 
 
 def test_kill_minus_nine_during_writes_never_leaves_a_broken_entry(tmp_path):
+    if sys.platform == "win32":
+        pytest.skip("other platform: SIGKILL and process groups are POSIX's")
     from kubewarm.engine.core.entry import decode
     from kubewarm.engine.stores.file_store import FileStore
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from pathlib import Path
 
 from kubewarm.engine.cache.plugin import CACHE_LIMIT
 
@@ -27,7 +28,7 @@ BIG_PLUGIN = textwrap.dedent(
 )
 
 
-def _plugin(tmp_path, size: int) -> tuple[list[str], object]:
+def _plugin(tmp_path, size: int) -> tuple[list[str], Path]:
     script = tmp_path / "big_plugin.py"
     script.write_text(BIG_PLUGIN)
     log = tmp_path / "big.log"

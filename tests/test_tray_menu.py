@@ -12,7 +12,7 @@ from kubewarm.engine import __version__
 from kubewarm.engine.system import autostart
 from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray.actions import MenuActions
-from kubewarm.tray.menu_model import MenuView, build, find
+from kubewarm.tray.menu_model import Item, MenuView, build, find
 
 from tests.fixtures_core import fake_plugin_argv
 from tests.shim_helpers import exec_info, run_shim, wait_for
@@ -85,6 +85,12 @@ def menu(world):
     warmer.stop()
 
 
+def _click(item: Item) -> None:
+    """What choosing ``item`` in the menu does (an item without an action fails the test)."""
+    assert item.action is not None, f"menu item {item.text!r} has no action"
+    item.action()
+
+
 def _texts(items) -> list[str]:
     return ["---" if i.separator else i.text for i in items]
 
@@ -142,7 +148,7 @@ def test_pin_and_unpin_from_the_menu(menu, world, plugin_log):
     items, _, _, warmer = menu
     assert wait_for(lambda: warmer.states(), 5)
     runs = len(plugin_runs(plugin_log))
-    find(items(), "dev").find("Pin (keep warm)").action()
+    _click(find(items(), "dev").find("Pin (keep warm)"))
     settings = Path(world["env"]["KUBEWARM_CONFIG_DIR"]) / "settings.conf"
     assert 'KUBEWARM_PINS=["prod", "gone", "dev"]' in settings.read_text()
     assert find(items(), "dev").find("Pin (keep warm)").checked is True
@@ -152,7 +158,7 @@ def test_pin_and_unpin_from_the_menu(menu, world, plugin_log):
     # pinning a cold context warms it
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == runs + 1, 10)
     assert wait_for(lambda: "warm until" in find(items(), "dev").text, 5)
-    find(items()[1:], "gone").find("Pin (keep warm)").action()
+    _click(find(items()[1:], "gone").find("Pin (keep warm)"))
     assert 'KUBEWARM_PINS=["prod", "dev"]' in settings.read_text()
     assert _texts(items())[0].startswith("All 2 pinned contexts warm")
     assert warmer.overall() == "warm"
@@ -162,20 +168,20 @@ def test_refresh_and_clear_actions(menu, world, plugin_log):
     items, actions, _, warmer = menu
     assert wait_for(lambda: warmer.states(), 5)
     runs = len(plugin_runs(plugin_log))
-    find(items(), "dev").find("Refresh now").action()
+    _click(find(items(), "dev").find("Refresh now"))
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == runs + 1, 10)
     assert wait_for(lambda: "warm until" in find(items(), "dev").text, 5)
     assert len(cred_files(world["env"])) == 2
-    find(items(), "dev").find("Clear cached credential").action()
+    _click(find(items(), "dev").find("Clear cached credential"))
     assert len(cred_files(world["env"])) == 1
     assert find(items(), "dev").text == "dev — not cached"
     assert actions.last_result == "Cleared 1 cached credential of dev"
     assert "Cleared 1 cached credential of dev" in _texts(items())
-    find(items(), "Refresh all pinned").action()
+    _click(find(items(), "Refresh all pinned"))
     assert actions.last_result == "Refreshing 1 pinned context"
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == runs + 2, 10)
     assert wait_for(lambda: "warm until" in find(items(), "prod").text, 10)
-    find(items(), "Clear all cached credentials").action()
+    _click(find(items(), "Clear all cached credentials"))
     assert actions.last_result.startswith("Cleared 1 cached credential")
     # prod is pinned: warmed again at once
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == runs + 3, 10)
@@ -185,7 +191,7 @@ def test_wrap_and_restore_report_and_change_the_kubeconfig(menu, world):
     items, actions, ui, warmer = menu
     assert wait_for(lambda: warmer.states(), 5)
     path = world["path"]
-    find(items(), "Wrap kubeconfig").action()
+    _click(find(items(), "Wrap kubeconfig"))
     assert "legacy — not wrapped" not in _texts(items())
     title, message = ui.notifications[-1]
     assert title == "kubewarm: wrap kubeconfig"
@@ -193,9 +199,9 @@ def test_wrap_and_restore_report_and_change_the_kubeconfig(menu, world):
     assert "Backup of ~/.kube/config: " in message and "/kubeconfig-backups/" in message
     assert actions.last_result == "Wrapped 1 user in 1 file"
     assert find(items(), "Wrap kubeconfig").text == "Wrap kubeconfig"
-    find(items(), "Wrap kubeconfig").action()  # again: nothing to do, and it says so
+    _click(find(items(), "Wrap kubeconfig"))  # again: nothing to do, and it says so
     assert actions.last_result == "Nothing to wrap (3 users already wrapped)"
-    find(items(), "Restore kubeconfig").action()
+    _click(find(items(), "Restore kubeconfig"))
     assert path.read_bytes() == world["original"]
     assert ui.notifications[-1][1].startswith("Restored 3 users (dev, legacy, prod)")
     assert wait_for(lambda: find(items(), "prod").text == "prod — not wrapped", 5)
@@ -206,7 +212,7 @@ def test_wrap_and_restore_report_and_change_the_kubeconfig(menu, world):
 def test_wrap_reports_a_broken_kubeconfig(menu, world):
     items, actions, ui, warmer = menu
     world["path"].write_text("users: [unclosed\n")
-    find(items(), "Wrap kubeconfig").action()
+    _click(find(items(), "Wrap kubeconfig"))
     title, message = ui.notifications[-1]
     assert title == "kubewarm: cannot wrap kubeconfig"
     assert "~/.kube/config" in message and "line" in message
@@ -220,13 +226,13 @@ def test_wrap_reports_a_broken_kubeconfig(menu, world):
 def test_start_at_login_checkbox(menu, tmp_path):
     items, actions, _, _ = menu
     entry = tmp_path / "home" / ".config" / "autostart" / "kubewarm.desktop"
-    find(items(), "Start at login").action()
+    _click(find(items(), "Start at login"))
     assert entry.exists() and find(items(), "Start at login").checked is True
     assert actions.last_result == "Will start at login"
     entry.unlink()  # removed behind the tray's back: the checkbox follows the system
     assert find(items(), "Start at login").checked is False
-    find(items(), "Start at login").action()
-    find(items(), "Start at login").action()
+    _click(find(items(), "Start at login"))
+    _click(find(items(), "Start at login"))
     assert not entry.exists() and find(items(), "Start at login").checked is False
 
 
@@ -252,7 +258,7 @@ def test_open_log_uses_the_desktops_default_application(menu, desktop, monkeypat
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("XDG_CURRENT_DESKTOP", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    find(items(), "Open log").action()
+    _click(find(items(), "Open log"))
     assert wait_for(opened.exists, 15), "xdg-open did not start the default application"
     assert opened.read_text().strip().endswith("log/kubewarm.log")
 
@@ -261,12 +267,12 @@ def test_open_log_uses_the_desktops_default_application(menu, desktop, monkeypat
 def test_open_log_without_an_opener_says_where_the_log_is(menu, monkeypatch, tmp_path):
     items, actions, ui, _ = menu
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    find(items(), "Open log").action()
+    _click(find(items(), "Open log"))
     assert "no program to open files with" in actions.last_result
     assert "kubewarm.log" in ui.notifications[-1][1]
 
 
 def test_quit(menu):
     items, _, ui, _ = menu
-    find(items(), "Quit").action()
+    _click(find(items(), "Quit"))
     assert ui.quit_called

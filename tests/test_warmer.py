@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from kubewarm.engine.contexts import state as context_state
+from kubewarm.engine.contexts.state import ContextState
 from kubewarm.engine.warmer.policy import refresh_lead
 from kubewarm.engine.warmer.scheduler import Scheduler
 from kubewarm.engine.warmer.warmer import Warmer
@@ -67,8 +68,15 @@ def _kubeconfig(env: dict, users: dict[str, list[str] | None]) -> Path:
     return path
 
 
-def _state(warmer: Warmer, name: str):
+def _find(warmer: Warmer, name: str) -> ContextState | None:
     return next((s for s in warmer.states() if s.name == name), None)
+
+
+def _state(warmer: Warmer, name: str) -> ContextState:
+    """The context's state, which must exist (a missing one fails the test at once)."""
+    state = _find(warmer, name)
+    assert state is not None, f"the warmer has no state for {name!r}"
+    return state
 
 
 def _kubectl_call(name: str, env: dict, argv: list[str], **extra: str):
@@ -135,7 +143,7 @@ def test_refreshes_under_the_shims_key_from_another_environment(
     tray_env["PATH"] = "/usr/bin:/bin"
     recorder = Recorder()
     warmer = warmers(recorder, environ=tray_env)
-    assert wait_for(lambda: _state(warmer, "prod") is not None, 5)
+    assert wait_for(lambda: _find(warmer, "prod") is not None, 5)
     warmer.refresh_now("prod")
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == 2, 10), recorder.events
     assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 5)
@@ -157,7 +165,7 @@ def test_prefers_the_identity_kubectl_used_last(kw_env, plugin_log, warmers):
     assert len(cred_files(kw_env)) == 2
     kubewarm("pin", "prod", env=kw_env)
     warmer = warmers(Recorder())
-    assert wait_for(lambda: _state(warmer, "prod") is not None, 5)
+    assert wait_for(lambda: _find(warmer, "prod") is not None, 5)
     warmer.refresh_now("prod")
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == 3, 10)
     newest = max(cred_files(kw_env), key=lambda p: p.stat().st_mtime)
@@ -237,7 +245,7 @@ def test_kubeconfig_and_pin_changes_are_picked_up_while_running(kw_env, plugin_l
     kubewarm("pin", "--force", "later", env=kw_env)
     recorder = Recorder()
     warmer = warmers(recorder)
-    assert wait_for(lambda: _state(warmer, "later") is not None, 5)
+    assert wait_for(lambda: _find(warmer, "later") is not None, 5)
     assert _state(warmer, "later").phase == context_state.MISSING
     assert _state(warmer, "later").label() == "not in kubeconfig"
     assert warmer.overall() == context_state.FAILING
@@ -259,7 +267,7 @@ def test_kubeconfig_and_pin_changes_are_picked_up_while_running(kw_env, plugin_l
     planned = warmer.planned()
     assert "later" not in planned and "prod" in planned
     kubewarm("unpin", "prod", "later", env=kw_env)
-    assert wait_for(lambda: _state(warmer, "later") is None, 10)
+    assert wait_for(lambda: _find(warmer, "later") is None, 10)
     assert not _state(warmer, "prod").pinned
     assert warmer.overall() == context_state.IDLE
 
@@ -294,13 +302,13 @@ def test_finds_kubeconfig_files_named_only_in_the_shell(kw_env, plugin_log, warm
     tray_env = {k: v for k, v in kw_env.items() if k != "KUBECONFIG"}
     recorder = Recorder()
     warmer = warmers(recorder, environ=tray_env)
-    assert wait_for(lambda: _state(warmer, "work") is not None, 5)
+    assert wait_for(lambda: _find(warmer, "work") is not None, 5)
     assert _state(warmer, "work").phase == context_state.WARM
     warmer.refresh_now("work")
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == 2, 10), recorder.events
     assert len(cred_files(kw_env)) == 1
     write_config(path, {"work": argv, "office": argv})  # that file is watched too
-    assert wait_for(lambda: _state(warmer, "office") is not None, 10)
+    assert wait_for(lambda: _find(warmer, "office") is not None, 10)
     assert _state(warmer, "office").phase == context_state.NOT_WRAPPED
 
 
@@ -321,7 +329,9 @@ def test_scheduler_adapter_runs_each_job_when_planned_and_beats():
         now = time.time()
         scheduler.at("later", now + 3600)
         assert scheduler.planned()["later"] == pytest.approx(now + 3600, abs=0.01)
+        assert scheduler._scheduler is not None  # started above
         job = scheduler._scheduler.get_job("refresh:later")
+        assert job is not None, "no job for later"
         assert (job.misfire_grace_time, job.coalesce, job.max_instances) == (None, True, 1)
         scheduler.at("later", now + 3600.5, if_moved=True)  # close enough: no churn
         assert scheduler.planned()["later"] == pytest.approx(now + 3600, abs=0.01)

@@ -26,10 +26,11 @@ def headless(kw_env, tmp_path):
 
     def start(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path]:
         out = tmp_path / f"warmer-{len(procs)}.out"
+        env = {**kw_env, **(extra_env or {})}
         with open(out, "wb") as fh:
             proc = subprocess.Popen(
                 [str(KUBEWARM), "tray", "--no-icon"],
-                env={**kw_env, **(extra_env or {})},
+                env=env,
                 stdout=fh,
                 stderr=subprocess.STDOUT,
             )
@@ -77,6 +78,7 @@ def wall_clock_shifter(tmp_path_factory) -> Path:
     """tests/wallshift.c built as a preload library (needs a C compiler)."""
     compiler = shutil.which("cc") or shutil.which("gcc")
     require(compiler is not None and sys.platform.startswith("linux"), "Linux and a C compiler")
+    assert compiler is not None  # require() skipped the test otherwise
     library = tmp_path_factory.mktemp("wallshift") / "wallshift.so"
     source = Path(__file__).with_name("wallshift.c")
     subprocess.run(

@@ -153,6 +153,7 @@ def test_retries_back_off_and_stay_quiet_within_the_episode():
     run, delays, notified = IDLE, [], []
     for attempt in range(8):
         verdict = _judge(run, attempt=NOW + attempt, now=NOW + attempt)
+        assert verdict.retry_at is not None, "a failure always plans a retry"
         delays.append(verdict.retry_at - (NOW + attempt))
         notified.append(verdict.notify)
         run = verdict.run
@@ -261,10 +262,16 @@ def _plan(state: ContextState, run: Runtime = IDLE, pending: bool = False) -> Pl
     return plan(state, run, values=DEFAULTS, now=NOW, retry_pending=pending, steps=(1.0, 2.0))
 
 
+def _at(planned: Plan | None) -> float:
+    """When ``planned`` runs: it must be a plan at a time (not None, not KEEP)."""
+    assert planned is not None and not planned.keep and planned.at is not None, planned
+    return planned.at
+
+
 def test_plan_per_phase():
     cold = ContextState("prod", pinned=True)
     assert _plan(cold) == Plan(NOW)  # cold: now
-    assert _plan(_warm(NOW - 100)) == Plan(about(NOW - 100 + 645))
+    assert _at(_plan(_warm(NOW - 100))) == about(NOW - 100 + 645)
     assert _plan(cold, Runtime(NEEDS_LOGIN)) is None  # waits for the user
     assert _plan(cold, Runtime(REFRESHING)) is None  # running now
     assert _plan(cold, Runtime(FAILED, failures=2), pending=True) == KEEP
@@ -273,14 +280,14 @@ def test_plan_per_phase():
 
 def test_plan_uses_what_is_left_when_the_lifetime_is_unknown():
     state = ContextState("prod", pinned=True, phase=WARM, expires=NOW + 20)
-    assert _plan(state) == Plan(about(NOW + 14))
+    assert _at(_plan(state)) == about(NOW + 14)
 
 
 def test_after_a_long_sleep_a_warm_credential_is_due_at_once():
     """A laptop that slept 700 s: the 900 s credential obtained before is past its refresh
     time; the scheduler runs a time in the past at once."""
     before_sleep = NOW - 700
-    assert _plan(_warm(before_sleep)).at < NOW
+    assert _at(_plan(_warm(before_sleep))) < NOW
 
 
 # --- the schedule itself, without real time ----------------------------------------------------
@@ -309,7 +316,7 @@ def simulate(ttl: float, horizon: float, plugin_seconds: float = 0.5) -> tuple[l
         state = ContextState("prod", "u", "p", True, WARM, now + ttl, "", "k", ttl, now)
         # the job the verdict plans is the one the next re-read would plan
         again = plan(state, run, values=DEFAULTS, now=now, retry_pending=False)
-        assert again is not None and verdict.retry_at == about(again.at)
+        assert verdict.retry_at == about(_at(again))
     return starts, credentials
 
 

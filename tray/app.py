@@ -30,7 +30,10 @@ def parser() -> argparse.ArgumentParser:
 
 def run(args: list[str]) -> int:
     ns = parser().parse_args(args)
+    # lazy: start-up (after argparse: --help stays fast)
     from kubewarm.engine.errors import KubewarmError
+
+    # lazy: start-up (after argparse, as above)
     from kubewarm.engine.system.single_instance import AlreadyRunning, InstanceLock
 
     try:
@@ -43,6 +46,7 @@ def run(args: list[str]) -> int:
         return 1
     try:
         if ns.no_icon:
+            # lazy: start-up (headless never loads pystray)
             from kubewarm.tray.headless import run_headless
 
             return run_headless()
@@ -52,6 +56,7 @@ def run(args: list[str]) -> int:
 
 
 def _run_icon() -> int:
+    # lazy: optional dependency (pystray and its GUI backend)
     from kubewarm.tray.tray_icon import display_problem
 
     problem = display_problem()
@@ -63,6 +68,7 @@ def _run_icon() -> int:
         )
         return 1
     try:
+        # lazy: optional dependency (pystray and its GUI backend)
         from kubewarm.tray.tray_icon import TrayIcon
 
         tray = TrayIcon()

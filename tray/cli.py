@@ -12,9 +12,10 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] == "tray":
-        from kubewarm.tray.app import run
+        from kubewarm.tray.app import run  # lazy: start-up (each command loads only its own side)
 
         sys.exit(run(args[1:]))
+    # lazy: start-up (each command loads only its own side)
     from kubewarm.engine.cli.main import main as engine_main
 
     engine_main(args, extra=(register,))

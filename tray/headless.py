@@ -20,7 +20,7 @@ def run_headless() -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
-    if hasattr(signal, "SIGHUP"):
+    if sys.platform != "win32":  # Windows has no SIGHUP
         signal.signal(signal.SIGHUP, on_signal)
     warmer = Warmer(
         notify=lambda title, message: print(f"{title}: {message}", file=sys.stderr, flush=True),

@@ -34,13 +34,13 @@ def open_path(path: str, on_error: Callable[[str], None], create: bool = False) 
         except OSError as exc:
             on_error(f"cannot create {path}: {exc.strerror}")
             return
-    command = opener(path)
-    if command is None:
+    if sys.platform == "win32":  # opener() gives no command there: os.startfile, Windows only
         try:
-            os.startfile(path)  # type: ignore[attr-defined]  # Windows only
+            os.startfile(path)
         except OSError as exc:
             on_error(f"cannot open {path}: {exc}")
         return
+    command = opener(path)
     if not command:
         on_error(f"no program to open files with (xdg-open); the log is {path}")
         return

@@ -102,7 +102,7 @@ class TrayIcon:
         status_icon = getattr(self.icon, "_status_icon", None)
         if status_icon is None:
             return
-        from gi.repository import GLib
+        from gi.repository import GLib  # lazy: optional dependency (PyGObject, gtk backend)
 
         GLib.idle_add(lambda: status_icon.set_tooltip_text(text) and False)
 
@@ -159,7 +159,7 @@ def _import_pystray():
     if ours:
         os.environ["GDK_GL"] = "disable"
     try:
-        import pystray
+        import pystray  # lazy: GTK reads GDK_GL, set just above, when pystray loads it
     finally:
         if ours:
             os.environ.pop("GDK_GL", None)

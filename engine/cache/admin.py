@@ -15,10 +15,12 @@ from collections.abc import Iterable, Mapping
 
 from kubewarm.engine.core import paths, served, settings
 from kubewarm.engine.core.entry import BadEntry, decode
+from kubewarm.engine.core.locks import hold
 from kubewarm.engine.core.safe_files import UnsafePath, open_private, private_dir
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.base import Store
 from kubewarm.engine.stores.choice import open_store
+from kubewarm.engine.stores.file_store import FileStore, store_dir
 
 HOUSEKEEPING_GRACE = 3600.0  # an entry expired this long ago is deleted
 HOUSEKEEPING_INTERVAL = 6 * 3600.0  # housekeeping_if_due runs at most this often
@@ -134,8 +136,6 @@ def clear(
 def leftover_file_store(values: Mapping[str, str] | None = None) -> Store | None:
     """The file store, when it holds entries but the keyring is the store in use (left from
     before a switch to the keyring): they should go. None otherwise."""
-    from kubewarm.engine.stores.file_store import FileStore
-
     store = _store(values, None)
     if store.name == "file":
         return None
@@ -157,8 +157,6 @@ def housekeeping(
     Each deletion happens under the key's lock, re-checked: an entry being written right now
     (its key listed a moment before its blob lands) is left alone.
     """
-    from kubewarm.engine.core.locks import hold
-
     store = _store(values, store)
     cutoff = time.time() - grace
     removed = 0
@@ -181,8 +179,6 @@ def housekeeping(
 
 def _own_folders() -> list[str]:
     """Every folder kubewarm writes temporary files into (``write_atomic``'s ``.kubewarm-*``)."""
-    from kubewarm.engine.stores.file_store import store_dir
-
     return [
         paths.cache_dir(), store_dir(), paths.config_dir(), paths.data_dir(),
         os.path.join(paths.data_dir(), "bin"), paths.log_dir(),

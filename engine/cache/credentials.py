@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Mapping
 
+from kubewarm.engine import __version__
 from kubewarm.engine.cache.plugin import (
     CACHE_LIMIT,
     PluginNotFound,
@@ -25,6 +26,7 @@ from kubewarm.engine.core import debug, events_log, paths, served, settings
 from kubewarm.engine.core import key as cache_key
 from kubewarm.engine.core.entry import BadEntry, Entry, decode
 from kubewarm.engine.core.exec_credential import InvalidCredential, requested_api_version, validate
+from kubewarm.engine.core.locks import hold
 from kubewarm.engine.core.safe_files import UnsafePath, private_dir
 from kubewarm.engine.hotpath import (
     keyring_stalled,
@@ -85,8 +87,6 @@ def looks_like_login_needed(reason: str) -> bool:
 
 
 def usage(args: list[str]) -> int:
-    from kubewarm.engine import __version__
-
     if args and args[0] == "--version":
         print(f"kubewarm-exec {__version__}")
         return 0
@@ -218,7 +218,6 @@ def foreground(
     # (and the cache folder may not be ours to write to)
     watch = store is not None and "KUBERNETES_EXEC_INFO" in env
     identity = served.caller_identity() if watch else ""
-    from kubewarm.engine.core.locks import hold
 
     with hold(key):
         if store is not None:
@@ -310,7 +309,6 @@ def refresh(
         store = _open_safe_store(values)
     except (StoreUnavailable, UnsafePath) as exc:
         return Outcome(False, key, f"store unusable: {exc}")
-    from kubewarm.engine.core.locks import hold
 
     with hold(key, blocking=not only_if_stale) as acquired:
         if not acquired:
@@ -398,6 +396,7 @@ def background_refresh(argv: list[str], key: str, values: Mapping[str, str]) -> 
         f"background refresh key={key[:12]} plugin={_plugin_name(argv)}"
         f" ok={outcome.ok} {outcome.reason}"
     )
+    # lazy: start-up (admin adds typing, ~2 ms, to every stale hit that loads this module)
     from kubewarm.engine.cache.admin import housekeeping_if_due
 
     housekeeping_if_due(values)
@@ -407,6 +406,7 @@ def background_refresh(argv: list[str], key: str, values: Mapping[str, str]) -> 
 def spawn_housekeeping_if_due(values: Mapping[str, str]) -> None:
     """After a miss: drop long-expired entries in a detached process, at most once an hour
     (one stat when not due), so no store grows without bound even without the tray."""
+    # lazy: start-up (admin adds typing, ~2 ms, to every stale hit that loads this module)
     from kubewarm.engine.cache.admin import housekeeping_due
 
     if not housekeeping_due():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -69,7 +70,8 @@ def run_foreground(
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         raise PluginNotFound(f"cannot run plugin {argv[0]!r}: {exc.strerror}") from exc
     stdout = proc.stdout
-    assert stdout is not None
+    # stdout=PIPE with the default buffering is a BufferedReader, which has read1.
+    assert isinstance(stdout, io.BufferedReader)
     held = bytearray()
     passed = False
     with stdout:
@@ -96,11 +98,12 @@ def _pass_on(data: bytes) -> None:
 def run_background(argv: list[str], env: Mapping[str, str], timeout: float) -> PluginResult:
     """Run with no terminal, all output captured, in a neutral working directory (the caller
     may be a tray started anywhere); on timeout kill it and its children."""
-    kwargs: dict = {}
-    if os.name == "posix":
-        kwargs["start_new_session"] = True
-    else:  # pragma: no cover - Windows
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW
+    # Passed by name, not as **kwargs: a dict would hide from the type checker that this
+    # Popen reads bytes (no text=...). Both are the defaults where they do not apply.
+    new_session, flags = True, 0
+    if os.name != "posix":  # pragma: no cover - Windows
+        new_session = False
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW
     try:
         proc = subprocess.Popen(
             argv,
@@ -109,7 +112,8 @@ def run_background(argv: list[str], env: Mapping[str, str], timeout: float) -> P
             stderr=subprocess.PIPE,
             env=_clean_env(env),
             cwd=neutral_dir(),
-            **kwargs,
+            start_new_session=new_session,
+            creationflags=flags,
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         raise PluginNotFound(f"cannot run plugin {argv[0]!r}: {exc.strerror}") from exc

@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 import sys
 
-from kubewarm.engine.cli.text import fail, plural, where
-from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.cache import admin as cache_admin
+from kubewarm.engine.cli.text import fail, format_entries, plural, where
+from kubewarm.engine.contexts.status import users_for_context
+from kubewarm.engine.core import paths, settings
+from kubewarm.engine.stores import StoreUnavailable, choice
 from kubewarm.engine.stores.base import Store
 
 
@@ -61,24 +64,17 @@ def register(subparsers) -> None:
 
 def _open_store(values: dict[str, str]) -> Store:
     """The store in use; the first time, also say on stderr which one it is and why."""
-    from kubewarm.engine.stores.choice import choose
-
-    store, news = choose(values)
+    store, news = choice.choose(values)
     if news:
         print(f"kubewarm: {news}", file=sys.stderr)
     return store
 
 
 def run_clear(ns) -> int:
-    from kubewarm.engine.cache import admin as cache_admin
-    from kubewarm.engine.core import settings
-
     values = settings.load()
     users: list[str] = []
     keys: list[str] = []
     if ns.context:
-        from kubewarm.engine.contexts.status import users_for_context
-
         users = users_for_context(ns.context)
         if not users:
             config = os.environ.get("KUBECONFIG") or "~/.kube/config"
@@ -105,8 +101,6 @@ def run_clear(ns) -> int:
 
 def _drop_plaintext_leftovers(values: dict[str, str]) -> None:
     """With the keyring in use, empty the file store left from before (no plaintext stays)."""
-    from kubewarm.engine.cache import admin as cache_admin
-
     leftover = cache_admin.leftover_file_store(values)
     if leftover is not None:
         extra = cache_admin.clear(values, store=leftover)
@@ -114,10 +108,6 @@ def _drop_plaintext_leftovers(values: dict[str, str]) -> None:
 
 
 def run_entries(ns) -> int:
-    from kubewarm.engine.cache import admin as cache_admin
-    from kubewarm.engine.cli.text import format_entries
-    from kubewarm.engine.core import settings
-
     values = settings.load()
     try:
         store = _open_store(values)
@@ -137,9 +127,6 @@ def run_entries(ns) -> int:
 
 
 def run_store(ns) -> int:
-    from kubewarm.engine.core import settings
-    from kubewarm.engine.stores import choice
-
     values = settings.load()
     if ns.choice:
         return _switch(ns.choice, values, recheck=ns.recheck)
@@ -154,8 +141,6 @@ def run_store(ns) -> int:
 
 
 def _source(name: str) -> str:
-    from kubewarm.engine.core import paths, settings
-
     if name in os.environ:
         return "the environment"
     if name in settings.read_file():
@@ -164,8 +149,6 @@ def _source(name: str) -> str:
 
 
 def _show(values: dict[str, str]) -> None:
-    from kubewarm.engine.stores import choice
-
     record = choice.read_record()
     setting = choice.wanted(values)
     print(f"Credentials are kept in {choice.explain(values, record)}.")
@@ -176,10 +159,6 @@ def _show(values: dict[str, str]) -> None:
 
 def _switch(target: str, values: dict[str, str], recheck: bool) -> int:
     """Save KUBEWARM_STORE=target, decide, and empty the store no longer in use."""
-    from kubewarm.engine.cache import admin as cache_admin
-    from kubewarm.engine.core import settings
-    from kubewarm.engine.stores import choice
-
     try:
         before = choice.open_store(values)
     except StoreUnavailable:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import sys
 
-from kubewarm.engine.cli.text import fail, plural
+from kubewarm.engine.cli.text import fail, plural, status_table
+from kubewarm.engine.contexts.status import statuses
+from kubewarm.engine.kubeconfig import files as kubeconfig_files
 from kubewarm.engine.kubeconfig.files import display
 
 _NO_PLUGIN = "it has no exec plugin"
@@ -71,6 +73,7 @@ def _common(parser, dry_run: bool = True) -> None:
 
 
 def run_inject(ns) -> int:
+    # lazy: start-up (inject adds difflib, tempfile, hashlib: ~10 ms on every command)
     from kubewarm.engine.kubeconfig.inject import inject
 
     report = inject(ns.kubeconfig, ns.context, ns.user, ns.command, ns.dry_run)
@@ -78,6 +81,7 @@ def run_inject(ns) -> int:
 
 
 def run_restore(ns) -> int:
+    # lazy: start-up (inject adds difflib, tempfile, hashlib: ~10 ms on every command)
     from kubewarm.engine.kubeconfig.inject import restore
 
     report = restore(ns.kubeconfig, ns.context, ns.user, ns.dry_run)
@@ -137,10 +141,6 @@ def _print_report(report, verb: str) -> int:
 
 
 def run_status(ns) -> int:
-    from kubewarm.engine.cli.text import status_table
-    from kubewarm.engine.contexts.status import statuses
-    from kubewarm.engine.kubeconfig import files as kubeconfig_files
-
     files = kubeconfig_files.resolve(ns.kubeconfig)
     items = statuses(files)
     if ns.context or ns.user:

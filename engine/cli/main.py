@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from kubewarm.engine import __version__
+
 COMMAND_MODULES = (
     "kubewarm.engine.cli.kubeconfig",  # inject, restore, status
     "kubewarm.engine.cli.cache",  # clear, entries
@@ -20,10 +22,8 @@ def build_parser(extra=()):
     """The argparse parser with every engine subcommand registered, then ``extra`` ones
     (``register(subparsers)`` callables: the tray adds its command this way, since the engine
     never imports ``tray``)."""
-    import argparse
-    import importlib
-
-    from kubewarm.engine import __version__
+    import argparse  # lazy: start-up (`kubewarm exec` runs before argparse loads)
+    import importlib  # lazy: start-up (`kubewarm exec` runs without it)
 
     parser = argparse.ArgumentParser(
         prog="kubewarm",
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None, extra=()) -> None:
     """Entry point of ``kubewarm``; ``extra`` as for :func:`build_parser`."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "exec":
+        # lazy: start-up (only `kubewarm exec` needs the shim)
         from kubewarm.engine.shim import main as shim_main
 
         shim_main(args[1:])
@@ -65,11 +66,13 @@ def main(argv: list[str] | None = None, extra=()) -> None:
     if not getattr(ns, "func", None):
         parser.print_help()
         sys.exit(2)
+    # lazy: start-up (`kubewarm exec` loads only the hit path)
     from kubewarm.engine.errors import KubewarmError
 
     try:
         status = ns.func(ns) or 0
     except KubewarmError as exc:  # every error kubewarm raises on purpose: one line, exit 1
+        # lazy: start-up (cli.text loads yaml and the use cases)
         from kubewarm.engine.cli.text import fail
 
         status = fail(str(exc))

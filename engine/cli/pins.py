@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import sys
 
+from kubewarm.engine.cache import admin as cache_admin
 from kubewarm.engine.cli.text import fail
+from kubewarm.engine.contexts import approvals, pins
+from kubewarm.engine.contexts.state import static_states
+from kubewarm.engine.core import settings
+from kubewarm.engine.kubeconfig import files as kubeconfig_files
+from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
+from kubewarm.engine.kubeconfig.model import KubeconfigError
+from kubewarm.engine.stores import StoreUnavailable
 
 
 def register(subparsers) -> None:
@@ -37,9 +45,6 @@ def register(subparsers) -> None:
 
 def _known_contexts():
     """(contexts by name, where they were looked for) in the files kubectl would read."""
-    from kubewarm.engine.kubeconfig import files as kubeconfig_files
-    from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
-
     files = kubeconfig_files.resolve()
     where = ", ".join(kubeconfig_files.display(f.path) for f in files)
     contexts = kubeconfig_merge.merge_contexts(kubeconfig_merge.load(files))
@@ -47,9 +52,6 @@ def _known_contexts():
 
 
 def run_pin(ns) -> int:
-    from kubewarm.engine.contexts import approvals, pins
-    from kubewarm.engine.kubeconfig.model import KubeconfigError
-
     try:
         known, where = _known_contexts()
     except KubeconfigError as exc:
@@ -85,8 +87,6 @@ def run_pin(ns) -> int:
 
 
 def run_unpin(ns) -> int:
-    from kubewarm.engine.contexts import pins
-
     if not ns.contexts and not ns.all:
         return fail("name the contexts to unpin, or use --all")
     names = pins.load() if ns.all else ns.contexts
@@ -101,13 +101,6 @@ def run_unpin(ns) -> int:
 
 
 def run_pins(ns) -> int:
-    from kubewarm.engine.cache import admin as cache_admin
-    from kubewarm.engine.contexts import pins
-    from kubewarm.engine.contexts.state import static_states
-    from kubewarm.engine.core import settings
-    from kubewarm.engine.kubeconfig.model import KubeconfigError
-    from kubewarm.engine.stores import StoreUnavailable
-
     values = settings.load()
     pinned = pins.load(values)
     if not pinned:

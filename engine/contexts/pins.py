@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Mapping
 
 from kubewarm.engine.core import paths, settings
+from kubewarm.engine.core.locks import hold
 from kubewarm.engine.errors import KubewarmError
 
 SETTING = "KUBEWARM_PINS"
@@ -54,8 +55,6 @@ def _check_writable() -> None:
 
 def _update(change) -> list[str]:
     """Apply ``change(current) -> new`` to the pins in the settings file, under a lock."""
-    from kubewarm.engine.core.locks import hold
-
     _check_writable()
     with hold("settings-file"):
         current = _parse(

@@ -15,13 +15,17 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 
+from kubewarm.engine.cache import admin as cache_admin
 from kubewarm.engine.contexts.state import COLD, NOT_WRAPPED, WARM, ContextState
 from kubewarm.engine.core import key as cache_key
 from kubewarm.engine.core import settings
 from kubewarm.engine.kubeconfig import drift as kubeconfig_drift
+from kubewarm.engine.kubeconfig import files as kubeconfig_files
+from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
 from kubewarm.engine.kubeconfig.clientgo import plugin_invocation
 from kubewarm.engine.kubeconfig.files import KubeconfigPath
-from kubewarm.engine.kubeconfig.model import ContextInfo, UserInfo
+from kubewarm.engine.kubeconfig.model import ContextInfo, KubeconfigError, UserInfo
+from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.base import Store
 
 
@@ -38,9 +42,6 @@ def statuses(
     store: Store | None = None,
 ) -> list[ContextState]:
     """The status of every context in ``files`` (default: the files kubectl would use)."""
-    from kubewarm.engine.kubeconfig import files as kubeconfig_files
-    from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
-
     files = list(files) if files is not None else kubeconfig_files.resolve(environ=environ)
     contexts = kubeconfig_merge.merge_contexts(kubeconfig_merge.load(files))
     env = dict(os.environ if environ is None else environ)
@@ -57,8 +58,6 @@ def _is_exec(context: ContextInfo) -> bool:
 def _entries(values: dict[str, str], store: Store | None, needed: bool) -> tuple[dict, str]:
     if not needed:
         return {}, ""
-    from kubewarm.engine.cache import admin as cache_admin
-    from kubewarm.engine.stores import StoreUnavailable
 
     try:
         return {e.key: e for e in cache_admin.list_entries(values, store)}, ""
@@ -106,10 +105,6 @@ def _status(
 def users_for_context(context: str, environ: Mapping[str, str] | None = None) -> list[str]:
     """The kubeconfig user that context ``context`` names, in the files kubectl would read;
     empty when no file defines it (or none can be read: the caller says so)."""
-    from kubewarm.engine.kubeconfig import files as kubeconfig_files
-    from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
-    from kubewarm.engine.kubeconfig.model import KubeconfigError
-
     try:
         paths = kubeconfig_files.resolve(environ=environ)
         contexts = kubeconfig_merge.merge_contexts(kubeconfig_merge.load(paths))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from kubewarm.engine.cache.admin import CachedEntry
 from kubewarm.engine.cache.credentials import RECIPE_VERSION
 from kubewarm.engine.core import key as cache_key
+from kubewarm.engine.core.served import marker_dir
 from kubewarm.engine.kubeconfig.clientgo import plugin_invocation
 from kubewarm.engine.kubeconfig.model import ContextInfo
 
@@ -102,8 +103,6 @@ def _replay(
 def last_served() -> dict[str, float]:
     """When kubectl was last served each key (by its first 32 hex digits), from the shim's
     served markers (``<cache>/served/<key32>-<pid>``, touched on every answer to kubectl)."""
-    from kubewarm.engine.core.served import marker_dir
-
     result: dict[str, float] = {}
     try:
         items = list(os.scandir(marker_dir()))

@@ -19,12 +19,13 @@ def write_atomic(
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            if owner is not None and hasattr(os, "fchown"):
+            if owner is not None and os.name == "posix":  # os.fchown is POSIX's
                 st = os.fstat(fh.fileno())
                 if (st.st_uid, st.st_gid) != owner:
                     os.fchown(fh.fileno(), *owner)
-            if hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), mode)  # the file we wrote, whatever its name now is
+            fchmod = getattr(os, "fchmod", None)  # on Windows only from Python 3.13
+            if fchmod is not None:
+                fchmod(fh.fileno(), mode)  # the file we wrote, whatever its name now is
             else:  # pragma: no cover - Windows: only the read-only bit exists
                 os.chmod(tmp, mode)
             os.fsync(fh.fileno())
@@ -35,7 +36,7 @@ def write_atomic(
         except OSError:
             pass
         raise
-    if hasattr(os, "O_DIRECTORY"):
+    if os.name == "posix":  # a directory opens (and fsyncs) only there; O_DIRECTORY is POSIX's
         try:
             dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
         except OSError:

@@ -17,7 +17,7 @@ def lock_dir() -> str:
 
 def _try_lock(fd: int, blocking: bool) -> bool:
     if os.name == "nt":  # pragma: no cover - exercised by the Windows CI job
-        import msvcrt
+        import msvcrt  # lazy: platform-only
 
         while True:
             try:
@@ -27,7 +27,7 @@ def _try_lock(fd: int, blocking: bool) -> bool:
                 if not blocking:
                     return False
                 time.sleep(0.05)
-    import fcntl
+    import fcntl  # lazy: platform-only
 
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))

@@ -38,6 +38,7 @@ def write_value(name: str, value: str, path: str | None = None) -> None:
         out.append(line)
     if not done:
         out.append(f"{name}={value}")
+    # lazy: start-up (the shim reads settings; only a write needs tempfile)
     from kubewarm.engine.core.atomic_write import write_atomic
 
     os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)

@@ -104,6 +104,7 @@ def content_end(text: str, node: yaml.Node) -> int:
             while end > node.start_mark.index and text[end - 1] in " \t\r\n":
                 end -= 1
         return end
+    assert isinstance(node, yaml.CollectionNode)  # a composed node is a scalar or a collection
     if node.flow_style or not node.value:
         return node.end_mark.index
     last = node.value[-1]
@@ -147,6 +148,25 @@ def _safe_in_flow(source: str) -> bool:
     if source[:1] in ("'", '"'):
         return True
     return not any(c in source for c in ",[]{}#") and ": " not in source and ":" not in source
+
+
+def _exec(user: UserNodes) -> yaml.MappingNode:
+    """The user's ``exec`` mapping: only exec users are edited, and parse checked its kind."""
+    assert user.exec is not None
+    return user.exec
+
+
+def _command(user: UserNodes) -> yaml.ScalarNode:
+    """The ``command`` value node: parse accepted only a non-empty string there."""
+    node = user.pairs["command"][1]
+    assert isinstance(node, yaml.ScalarNode)
+    return node
+
+
+def _seq(node: yaml.Node | None) -> yaml.SequenceNode:
+    """``args`` or ``env`` known to be present and not null: parse accepted only a list."""
+    assert isinstance(node, yaml.SequenceNode)
+    return node
 
 
 def _inline_text(pf: ParsedFile, node: yaml.ScalarNode, what: str) -> str:
@@ -231,7 +251,7 @@ def wrap_edits(
 ) -> list[Edit]:
     """Edits that make ``user`` run ``shim [shim_args] PLUGIN ARGS...`` with KUBEWARM_USER set."""
     info, exec_node = user.info, user.exec
-    if info.kind != "exec" or exec_node is None:
+    if info.kind != "exec" or exec_node is None or info.exec is None:
         raise Unwrappable("it has no exec plugin")
     if info.wrapped or info.kubewarm_user is not None:
         raise Unwrappable("it is already wrapped")
@@ -239,12 +259,14 @@ def wrap_edits(
     ctx = _Context(pf)
     text = pf.text
     flow_map = bool(exec_node.flow_style)
-    command = user.pairs["command"][1]
+    command = _command(user)
     source = _inline_text(pf, command, "command")
     marker: dict[str, str] = {}
     resolved = resolve_command(info.exec.command, pf.base_dir)
     args_node = user.pairs["args"][1] if "args" in user.pairs else None
-    args_flow = flow_map if args_node is None else is_null(args_node) or bool(args_node.flow_style)
+    args_flow = (
+        flow_map if args_node is None else is_null(args_node) or bool(_seq(args_node).flow_style)
+    )
     item = source
     if resolved != info.exec.command or (args_flow and not _safe_in_flow(source)):
         item = render_scalar(resolved, args_flow)
@@ -266,7 +288,7 @@ def wrap_edits(
     elif is_null(args_node):
         edits.append(_replace_null(text, args_node, "[" + ", ".join(items) + "]", "args", marker))
     else:
-        edits.append(_seq_insert_first(ctx, args_node, items, "args"))
+        edits.append(_seq_insert_first(ctx, _seq(args_node), items, "args"))
 
     env_node = user.pairs["env"][1] if "env" in user.pairs else None
     if env_node is None:
@@ -292,7 +314,7 @@ def wrap_edits(
             _replace_null(text, env_node, "[" + _env_item_flow(info.name) + "]", "env", marker)
         )
     else:
-        edits.append(_env_insert_first(ctx, env_node, info.name))
+        edits.append(_env_insert_first(ctx, _seq(env_node), info.name))
 
     if marker:
         end = line_end(text, command.end_mark.index)
@@ -421,7 +443,7 @@ def _undo(pf: ParsedFile, user: UserNodes, count: int, command_text: str | None)
     text = pf.text
     _refuse_shared(pf, user)
     ctx = _Context(pf)
-    command = user.pairs["command"][1]
+    command = _command(user)
     marker, marker_start, marker_end = read_marker(text, command, info.name)
     edits = []
     if command_text is not None:
@@ -438,18 +460,18 @@ def _undo(pf: ParsedFile, user: UserNodes, count: int, command_text: str | None)
     if count and "args" in marker and len(items) == count:
         restore.append(("args", marker["args"]))
     elif count:
-        edits.append(_seq_remove(ctx, args_node, 0, count))
+        edits.append(_seq_remove(ctx, _seq(args_node), 0, count))
 
     env_item = user.user_env_item
     if env_item is not None:
-        env_node = user.pairs["env"][1]
+        env_node = _seq(user.pairs["env"][1])
         if "env" in marker and len(env_node.value) == 1:
             restore.append(("env", marker["env"]))
         else:
             index = next(i for i, n in enumerate(env_node.value) if n is env_item)
             edits.append(_seq_remove(ctx, env_node, index, 1))
     absent = [key for key, original in restore if original == ABSENT]
-    if len(absent) == 2 and not user.exec.flow_style and _adjacent(user, *absent):
+    if len(absent) == 2 and not _exec(user).flow_style and _adjacent(user, *absent):
         # both were inserted together after the command: remove them as one block of lines
         keys = [user.pairs[k][0] for k in absent]
         nodes = [user.pairs[k][1] for k in absent]
@@ -477,7 +499,7 @@ def _check_recorded_command(recorded: str, plugin_argv: Sequence[str], base_dir:
 
 
 def _adjacent(user: UserNodes, first: str, second: str) -> bool:
-    keys = [k.value for k, _ in user.exec.value]
+    keys = [k.value for k, _ in _exec(user).value]
     return abs(keys.index(first) - keys.index(second)) == 1
 
 
@@ -486,9 +508,10 @@ def _restore_value(ctx: _Context, user: UserNodes, what: str, original: str) -> 
     key, node = user.pairs[what]
     text = ctx.text
     if original == ABSENT:
-        if user.exec.flow_style:
+        exec_node = _exec(user)
+        if exec_node.flow_style:
             # wrapping inserted ", key: [...]" after the previous value
-            pairs = user.exec.value
+            pairs = exec_node.value
             index = next(i for i, (k, _) in enumerate(pairs) if k is key)
             if index == 0:
                 end = pairs[1][0].start_mark.index if len(pairs) > 1 else content_end(text, node)
@@ -521,7 +544,7 @@ def _seq_remove(ctx: _Context, seq: yaml.SequenceNode, index: int, count: int) -
 
 def set_command_edit(pf: ParsedFile, user: UserNodes, shim: str) -> Edit:
     """Point a wrapped user at another shim command (same shim arguments)."""
-    command = user.pairs["command"][1]
+    command = _command(user)
     _inline_text(pf, command, "command")
     return Edit(
         command.start_mark.index,

@@ -19,16 +19,18 @@ class _GoYamlLoader(yaml.SafeLoader):
     booleans, timestamps stay strings."""
 
     bool_values: ClassVar[dict] = {**yaml.SafeLoader.bool_values, "y": True, "n": False}
-    yaml_implicit_resolvers: ClassVar[dict] = {
-        first: [
-            (tag, regexp)
-            for tag, regexp in resolvers
-            if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")
-        ]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
 
 
+# A class attribute, as PyYAML keeps it (set here, not in the class body, because PyYAML's stub
+# declares it per instance and a ClassVar there would be an incompatible override).
+_GoYamlLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 _GoYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN")
 )
@@ -44,6 +46,7 @@ def _go_tagged(loader: _GoYamlLoader, node: yaml.Node) -> yaml.Node:
     if isinstance(node, yaml.SequenceNode):
         items = [_go_tagged(loader, n) for n in node.value]
         return yaml.SequenceNode(node.tag, items, node.start_mark, node.end_mark, node.flow_style)
+    assert isinstance(node, yaml.MappingNode)  # a composed node is a scalar, list or mapping
     pairs = [(_go_tagged(loader, k), _go_tagged(loader, v)) for k, v in node.value]
     return yaml.MappingNode(node.tag, pairs, node.start_mark, node.end_mark, node.flow_style)
 

@@ -28,7 +28,7 @@ from kubewarm.engine.kubeconfig.edit import (
     wrap_edits,
 )
 from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
-from kubewarm.engine.kubeconfig.launcher import ShimCommand
+from kubewarm.engine.kubeconfig.launcher import ShimCommand, shim_command
 from kubewarm.engine.kubeconfig.merge import merge_contexts
 from kubewarm.engine.kubeconfig.model import (
     USER_ENV,
@@ -201,8 +201,8 @@ def _load(text: str) -> object:
     return None
 
 
-def _exec_of(doc: object, name: str) -> dict | None:
-    for entry in (doc or {}).get("users") or []:
+def _exec_of(doc: dict, name: str) -> dict | None:
+    for entry in doc.get("users") or []:
         if entry.get("name") == name:
             return (entry.get("user") or {}).get("exec")
     return None
@@ -215,6 +215,7 @@ def _normal(exec_block: dict) -> dict:
 def _expect_wrapped(pf: ParsedFile, doc: dict, names: Iterable[str], shim: ShimCommand) -> None:
     for name in names:
         block = _exec_of(doc, name)
+        assert block is not None  # parse found this exec user in the same text
         command = resolve_command(block["command"], pf.base_dir)
         block["command"] = shim.command
         env_names = {e.get("name") for e in block.get("env") or [] if isinstance(e, dict)}
@@ -243,6 +244,7 @@ def _check_wrap(pf: ParsedFile, after: str, names: list[str], shim: ShimCommand)
     except KubeconfigError:
         return False
     expected = _load(pf.text)
+    assert isinstance(expected, dict)  # pf parsed, with users: its document is a mapping
     _expect_wrapped(pf, expected, names, shim)
     if not _semantics_match(expected, after, names):
         return False
@@ -427,8 +429,10 @@ def _check_restore(
     except KubeconfigError:
         return None
     expected = _load(pf.text)
+    assert isinstance(expected, dict)  # pf parsed, with users: its document is a mapping
     for user in users:
         block = _exec_of(expected, user.info.name)
+        assert block is not None  # parse found this exec user in the same text
         marker, _, _ = read_marker(pf.text, user.pairs["command"][1], user.info.name)
         rest = list(user.info.plugin_argv)
         block["command"] = yaml.safe_load(marker["command"]) if "command" in marker else rest[0]
@@ -454,8 +458,6 @@ def inject(
     values: Mapping[str, str] | None = None,
 ) -> Report:
     """Wrap exec users (all, or those named) so kubectl runs the shim; repair drift."""
-    from kubewarm.engine.kubeconfig.launcher import shim_command
-
     present, missing = _files(kubeconfig, environ)
     parsed = [parse(f, exact=True) for f in present]
     wanted = _selected_users(parsed, contexts, users)

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 
+from kubewarm.engine.cache.credentials import package_root
 from kubewarm.engine.core import paths
+from kubewarm.engine.core.atomic_write import write_atomic
+from kubewarm.engine.kubeconfig.model import has_separator, is_shim_command, shim_prefix
 
 NAME = "kubewarm-exec"
 _SHEBANG_MAX = 127  # Linux before 5.1 cut longer shebang lines; macOS allows 512
@@ -42,8 +47,6 @@ def default_path() -> str:
 def _site_dirs(python: str) -> list[str]:
     """Where ``python`` finds third-party packages (for the shim's slow path)."""
     if os.path.realpath(python) == os.path.realpath(sys.executable):
-        import site
-
         dirs = list(site.getsitepackages())
         user_site = site.getusersitepackages()
         if site.ENABLE_USER_SITE and user_site in sys.path:
@@ -105,9 +108,6 @@ def launcher_text(python: str, package_root: str, site_dirs: list[str]) -> str:
 def write_launcher(path: str | None = None, python: str | None = None) -> str:
     """Write (or refresh) the launcher; returns its absolute path. Unchanged files are left
     alone, so a kubeconfig pointing at it never sees a half-written script."""
-    from kubewarm.engine.cache.credentials import package_root
-    from kubewarm.engine.core.atomic_write import write_atomic
-
     target = os.path.abspath(path or default_path())
     interpreter = os.path.abspath(python or sys.executable)
     text = launcher_text(interpreter, package_root(), _site_dirs(interpreter))
@@ -125,8 +125,6 @@ def write_launcher(path: str | None = None, python: str | None = None) -> str:
 
 def windows_command() -> str:
     """``kubewarm.exe`` beside this interpreter (the console script pip installs)."""
-    import sysconfig
-
     for directory in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
         candidate = os.path.join(directory or "", "kubewarm.exe")
         if os.path.isfile(candidate):
@@ -140,8 +138,6 @@ def windows_command() -> str:
 def shim_command(override: str | None = None, write: bool = True) -> ShimCommand:
     """The command ``kubewarm inject`` writes: ``override`` (``--command``), else the launcher
     (written now unless ``write`` is false), else on Windows ``kubewarm.exe exec``."""
-    from kubewarm.engine.kubeconfig.model import has_separator, is_shim_command, shim_prefix
-
     if override:
         if not is_shim_command(override):
             raise ValueError(

@@ -252,11 +252,12 @@ def _users(r: _Reader, top, base_dir: str) -> list[UserNodes]:
     for item in r.sequence(r.value(top, "users"), "users"):
         pairs = r.pairs(item, "a user entry")
         name = _name(r, item, pairs, "user", names)
+        assert isinstance(item, yaml.MappingNode)  # it has a name: pairs() found a mapping
         names.add(name)
         what = f"user {name!r}"
         body = r.pairs(r.value(pairs, "user"), what)
         exec_node = r.value(body, "exec")
-        if is_null(exec_node):
+        if exec_node is None or is_null(exec_node):
             kind = _kind(body)
             users.append(UserNodes(UserInfo(name, r.path, _line(item), kind), item))
             continue
@@ -284,6 +285,7 @@ def _exec_user(
     command = r.string(r.value(pairs, "command"), f"{what} command")
     if not command:
         raise r.fail(exec_node, f"{what} has no command")
+    assert isinstance(exec_node, yaml.MappingNode)  # it has a command: pairs() found a mapping
     args = tuple(
         r.string(node, f"{what} args item")
         for node in r.sequence(r.value(pairs, "args"), f"{what} args")
@@ -295,6 +297,7 @@ def _exec_user(
         var = r.string(r.value(env_pairs, "name"), f"{what} env name")
         if not var:
             raise r.fail(node, f"{what} env item has no name")
+        assert isinstance(node, yaml.MappingNode)  # it has a name: pairs() found a mapping
         env.append((var, r.string(r.value(env_pairs, "value"), f"{what} env {var}")))
         if var == USER_ENV and marker_item is None:
             marker_item = node

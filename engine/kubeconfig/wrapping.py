@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kubewarm.engine.kubeconfig.files import display
+from kubewarm.engine.kubeconfig.inject import InjectError, inject
+from kubewarm.engine.kubeconfig.inject import restore as restore_files
+from kubewarm.engine.kubeconfig.model import KubeconfigError
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,6 @@ def _describe(report, verb: str, past: str, unchanged_state: str) -> Result:
 
 def wrap() -> Result:
     """Wrap every exec-plugin user in the kubeconfig files kubectl would read (inject)."""
-    from kubewarm.engine.kubeconfig.inject import InjectError, inject
-    from kubewarm.engine.kubeconfig.model import KubeconfigError
-
     try:
         report = inject()
     except (InjectError, KubeconfigError) as exc:
@@ -68,10 +68,6 @@ def wrap() -> Result:
 
 def restore() -> Result:
     """Give every wrapped user back exactly what it had (restore)."""
-    from kubewarm.engine.kubeconfig.inject import InjectError
-    from kubewarm.engine.kubeconfig.inject import restore as restore_files
-    from kubewarm.engine.kubeconfig.model import KubeconfigError
-
     try:
         report = restore_files()
     except (InjectError, KubeconfigError) as exc:

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from kubewarm.engine.core import settings
 from kubewarm.engine.core.atomic_write import write_atomic
+from kubewarm.engine.core.paths import data_dir
 from kubewarm.engine.errors import KubewarmError
 from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
 
@@ -40,8 +41,6 @@ def backups_to_keep(values: Mapping[str, str] | None = None) -> int:
 
 def backup_dir(target: str) -> str:
     """Where backups of kubeconfig ``target`` go (one folder per file)."""
-    from kubewarm.engine.core.paths import data_dir
-
     digest = hashlib.sha256(target.encode("utf-8", "surrogateescape")).hexdigest()[:10]
     return os.path.join(data_dir(), "kubeconfig-backups", f"{os.path.basename(target)}-{digest}")
 

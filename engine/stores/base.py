@@ -22,6 +22,7 @@ class Store(Protocol):
 
     def describe(self) -> str:
         """What the user calls the place this store writes to (for messages)."""
+        ...  # a protocol method: the body says "no implementation here" to the type checker
 
     def read(self, key: str) -> bytes | None:
         """The entry blob for ``key``, or None when there is none."""
@@ -40,3 +41,4 @@ class Store(Protocol):
 
     def list_keys(self) -> list[str]:
         """Every key that has an entry or metadata."""
+        ...

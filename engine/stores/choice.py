@@ -117,6 +117,7 @@ def known_backend(kind: str) -> bool:
 
 
 def _write_record(record: Record) -> None:
+    # lazy: start-up (on the hit path: atomic_write loads tempfile, ~8 ms)
     from kubewarm.engine.core.atomic_write import write_atomic
 
     os.makedirs(cache_dir(), mode=0o700, exist_ok=True)
@@ -139,6 +140,7 @@ def forget() -> None:
 
 
 def _secret_service(service: str, environ: "Mapping[str, str] | None") -> "Fetch":
+    # lazy: platform-only (each OS loads only its own keyring reader)
     from kubewarm.engine.stores.secret_service_lean import SecretServiceReader
 
     reader = SecretServiceReader(environ)
@@ -154,6 +156,7 @@ def _secret_service(service: str, environ: "Mapping[str, str] | None") -> "Fetch
 
 
 def _macos_keychain(service: str, environ: "Mapping[str, str] | None") -> "Fetch":
+    # lazy: platform-only (ctypes on Security.framework)
     from kubewarm.engine.stores.macos_lean import read_item
 
     def fetch(name: str) -> bytes | None:
@@ -163,6 +166,7 @@ def _macos_keychain(service: str, environ: "Mapping[str, str] | None") -> "Fetch
 
 
 def _windows_credential_manager(service: str, environ: "Mapping[str, str] | None") -> "Fetch":
+    # lazy: platform-only (ctypes on advapi32)
     from kubewarm.engine.stores.windows_lean import read_item
 
     def fetch(name: str) -> bytes | None:
@@ -211,6 +215,7 @@ def lean_reader(values: dict[str, str]) -> "tuple[str, Fetch]":
     setting = wanted(values)
     record = read_record() if setting != "file" else Record()
     if setting == "file" or (setting == "auto" and record.auto == "file"):
+        # lazy: start-up (the keyring hit path reads without loading the file store)
         from kubewarm.engine.stores.file_store import FileStore
 
         return "file", FileStore().read
@@ -236,6 +241,7 @@ def keyring_reader(
         value = fetch(key)
         if value is None or value[:1] == b"=":
             return value and value[1:]
+        # lazy: start-up (the hit path: only for chunked or base64 items)
         from kubewarm.engine.stores.keyring_items import LayoutError, read_value
 
         try:
@@ -263,9 +269,11 @@ def choose(values: dict[str, str]) -> "tuple[Store, str]":
     elif setting == "keyring" and not record.backend:
         record, news = decide("keyring")
     if setting == "file" or (setting == "auto" and record.auto == "file"):
+        # lazy: start-up (the keyring hit path reads without loading the file store)
         from kubewarm.engine.stores.file_store import FileStore
 
         return FileStore(), news
+    # lazy: slow path only (the full keyring store; the hit path reads through the lean readers)
     from kubewarm.engine.stores.keyring_store import KeyringStore
 
     return KeyringStore(kind=record.backend), news
@@ -284,8 +292,8 @@ def decide(setting: str = "auto") -> "tuple[Record, str]":
     chose is kept). Holds a lock so that concurrent first calls agree on one decision; a
     decision another process recorded meanwhile is returned as it is.
     """
-    from kubewarm.engine.core import events_log
-    from kubewarm.engine.core.locks import hold
+    from kubewarm.engine.core import events_log  # lazy: slow path only (never on a hit)
+    from kubewarm.engine.core.locks import hold  # lazy: slow path only (never on a hit)
 
     with hold("store-choice"):
         current = read_record()
@@ -306,6 +314,7 @@ def decide(setting: str = "auto") -> "tuple[Record, str]":
 
 def probe() -> Record:
     """What ``auto`` would choose now, and why (not recorded)."""
+    # lazy: slow path only (the full keyring store; the hit path reads through the lean readers)
     from kubewarm.engine.stores.keyring_store import KeyringStore, detect_backend, kind_of
 
     try:
@@ -344,6 +353,7 @@ def explain(values: dict[str, str], record: Record | None = None) -> str:
 
 
 def file_store_location() -> str:
+    # lazy: start-up (the keyring hit path reads without loading the file store)
     from kubewarm.engine.stores.file_store import store_dir
 
     return store_dir()

@@ -67,6 +67,7 @@ class FileStore:
 
     def _write(self, path: str, data: bytes) -> None:
         self._ensure_dir()
+        # lazy: start-up (on the hit path: atomic_write loads tempfile, ~8 ms)
         from kubewarm.engine.core.atomic_write import write_atomic
 
         try:

@@ -50,7 +50,7 @@ def encode(blob: bytes) -> str:
     try:
         return RAW + blob.decode("utf-8")
     except UnicodeDecodeError:
-        import binascii
+        import binascii  # lazy: start-up (only for a blob that is not UTF-8)
 
         return BASE64 + binascii.b2a_base64(blob, newline=False).decode("ascii")
 
@@ -61,7 +61,7 @@ def decode(value: bytes) -> bytes:
     if head == b"=":
         return value[1:]
     if head == b"~":
-        import binascii
+        import binascii  # lazy: start-up (only for a blob that is not UTF-8)
 
         try:
             return binascii.a2b_base64(value[1:])

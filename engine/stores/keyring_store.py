@@ -19,8 +19,11 @@ Every failure surfaces as :class:`StoreUnavailable` with a reason in the user's 
 
 from __future__ import annotations
 
+import importlib
 import time
+from contextlib import nullcontext
 
+from kubewarm.engine.core.locks import hold
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.choice import KINDS, describe_kind, known_backend
 from kubewarm.engine.stores.keyring_items import (
@@ -63,8 +66,8 @@ def detect_backend():
     Raises StoreUnavailable when there is none (keyring's fail or null backend).
     """
     try:
-        import keyring
-        from keyring.backends import chainer, fail, null
+        import keyring  # lazy: slow path only (keyring costs ~100 ms)
+        from keyring.backends import chainer, fail, null  # lazy: slow path only (keyring)
 
         backend = keyring.get_keyring()
         if isinstance(backend, chainer.ChainerBackend):
@@ -81,8 +84,6 @@ def detect_backend():
 
 def load_backend(kind: str):
     """The backend object for a recorded ``kind`` (without keyring's slow auto-detection)."""
-    import importlib
-
     if kind in KINDS:
         _, _, module, name, _ = KINDS[kind]
     elif kind.startswith("other:") and known_backend(kind):
@@ -90,6 +91,7 @@ def load_backend(kind: str):
     else:
         return detect_backend()
     try:
+        # lazy: slow path only (keyring costs ~100 ms; a recorded backend loads without detection)
         from keyring.backend import KeyringBackend
 
         cls = getattr(importlib.import_module(module), name)
@@ -151,11 +153,13 @@ class KeyringStore:
         """Raise StoreUnavailable unless the keyring can be used without asking the user."""
         _ = self.backend
         if self.kind == SECRET_SERVICE:
+            # lazy: platform-only (Secret Service)
             from kubewarm.engine.stores.secret_service_lean import collection_state
 
             if collection_state() == "locked":
                 raise StoreUnavailable("the login keyring (Secret Service) is locked")
         elif self.kind == MACOS:
+            # lazy: platform-only (ctypes on Security.framework)
             from kubewarm.engine.stores.macos_lean import keychain_state
 
             if keychain_state() == "locked":
@@ -180,6 +184,7 @@ class KeyringStore:
 
     def _set(self, name: str, value: str) -> None:
         if self.kind == MACOS:
+            # lazy: platform-only (ctypes on Security.framework)
             from kubewarm.engine.stores.macos_lean import update_item
 
             if update_item(self.service, name, value.encode("utf-8")):
@@ -199,6 +204,7 @@ class KeyringStore:
 
     def _delete(self, name: str) -> bool:
         """Delete one item; False when there was none."""
+        # lazy: slow path only (keyring, ~100 ms, loads with the backend)
         from keyring.errors import PasswordDeleteError
 
         try:
@@ -221,11 +227,8 @@ class KeyringStore:
         moves the previous one aside on each write, so two concurrent writers of different
         items could move a stale copy over a newer one.
         """
-        from contextlib import nullcontext
-
         if self.kind != WINDOWS and not self.max_units:
             return nullcontext()
-        from kubewarm.engine.core.locks import hold
 
         return hold("keyring-writes")
 
@@ -299,8 +302,6 @@ class KeyringStore:
         return [key for key in raw.decode("ascii", "replace").split("\n") if key]
 
     def _update_index(self, add: str = "", remove: str = "") -> None:
-        from kubewarm.engine.core.locks import hold
-
         with hold("keyring-index"):
             keys = self._index()
             wanted = [k for k in keys if k != remove]

@@ -29,10 +29,11 @@ _REASONS = {
     -25294: "no keychain found",
     -25307: "no default keychain",
 }
-_lib = None
+_lib: "tuple[ctypes.CDLL, ctypes.CDLL] | None" = None
 
 
-def _security():
+def _security() -> "tuple[ctypes.CDLL, ctypes.CDLL]":
+    """(Security, CoreFoundation), loaded once, with the signatures of the calls used here."""
     global _lib
     if _lib is None:
         try:
@@ -81,7 +82,7 @@ def _fail(status: int, what: str) -> StoreUnavailable:
 class _NoInteraction:
     """Switch keychain prompts off for the calls inside; restore the setting after."""
 
-    def __init__(self, sec) -> None:
+    def __init__(self, sec: ctypes.CDLL) -> None:
         self.sec = sec
         self.before = c_uint8(1)
 

@@ -18,6 +18,13 @@ import os
 from kubewarm.engine.hotpath import mark_keyring_stalled
 from kubewarm.engine.stores import StoreUnavailable
 
+TYPE_CHECKING = False  # pyright reads the block below; at run time typing would cost an import
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Literal
+
+    ByteOrder = Literal["little", "big"]
+
 SECRETS = "org.freedesktop.secrets"
 SERVICE_PATH = "/org/freedesktop/secrets"
 ALIAS_PREFIX = "/org/freedesktop/secrets/aliases/"
@@ -40,7 +47,7 @@ _ERRORS = {
 # --- addresses -------------------------------------------------------------------------------
 
 
-def bus_addresses(environ: dict[str, str] | None = None) -> list[bytes]:
+def bus_addresses(environ: "Mapping[str, str] | None" = None) -> list[bytes]:
     """Socket addresses of the session bus (``unix:path=`` / ``unix:abstract=``), in order."""
     env = os.environ if environ is None else environ
     spec = env.get("DBUS_SESSION_BUS_ADDRESS", "")
@@ -129,7 +136,7 @@ def message(
     iface: str,
     member: str,
     sig: str = "",
-    body: bytes = b"",
+    body: bytes | bytearray = b"",
     flags: int = 0,
 ) -> bytes:
     """A METHOD_CALL message."""
@@ -174,7 +181,13 @@ def _type_end(sig: str, i: int) -> int:
 _ALIGN = {"y": 1, "g": 1, "v": 1, "n": 2, "q": 2, "x": 8, "t": 8, "d": 8, "(": 8, "{": 8}
 
 
-def _value(sig: str, i: int, data: bytes, pos: int, order: str) -> tuple[object, int]:
+def _signature(data: bytes, pos: int) -> tuple[str, int]:
+    """Unmarshal a signature (type ``g``) from ``data[pos:]``: (text, new position)."""
+    n = data[pos]
+    return data[pos + 1 : pos + 1 + n].decode("ascii"), pos + n + 2
+
+
+def _value(sig: str, i: int, data: bytes, pos: int, order: "ByteOrder") -> tuple[object, int]:
     """Unmarshal the complete type at ``sig[i]`` from ``data[pos:]``: (value, new position)."""
     c = sig[i]
     size = {"b": 4, "u": 4, "i": 4, "h": 4, "n": 2, "q": 2, "x": 8, "t": 8}.get(c)
@@ -194,10 +207,9 @@ def _value(sig: str, i: int, data: bytes, pos: int, order: str) -> tuple[object,
             raise ValueError("truncated D-Bus string")
         return data[pos + 4 : end].decode("utf-8"), end + 1
     if c == "g":
-        n = data[pos]
-        return data[pos + 1 : pos + 1 + n].decode("ascii"), pos + n + 2
+        return _signature(data, pos)
     if c == "v":
-        inner, pos = _value("g", 0, data, pos, order)
+        inner, pos = _signature(data, pos)
         if not inner or _type_end(inner, 0) != len(inner):
             raise ValueError("bad variant signature")
         return _value(inner, 0, data, pos, order)
@@ -236,7 +248,7 @@ def _value(sig: str, i: int, data: bytes, pos: int, order: str) -> tuple[object,
     raise ValueError(f"unsupported D-Bus type {c!r}")
 
 
-def unmarshal(sig: str, data: bytes, order: str = "little") -> list:
+def unmarshal(sig: str, data: bytes, order: "ByteOrder" = "little") -> list:
     """Every value of the body ``data`` whose signature is ``sig``."""
     values, pos, i = [], 0, 0
     while i < len(sig):
@@ -252,10 +264,21 @@ def unmarshal(sig: str, data: bytes, order: str = "little") -> list:
 class Bus:
     """One authenticated session-bus connection; messages are queued, then sent in one write."""
 
-    def __init__(self, environ: dict[str, str] | None = None, timeout: float = TIMEOUT) -> None:
+    sock: "_socket.socket | None"
+    serial: int
+    replies: "dict[int, tuple[int, str, list]]"  # serial -> (type, error, body)
+    buffer: bytes
+    outgoing: "list[bytes]"
+    authenticated: bool
+
+    def __init__(
+        self, environ: "Mapping[str, str] | None" = None, timeout: float = TIMEOUT
+    ) -> None:
         addresses = bus_addresses(environ)
         if not addresses:
             raise StoreUnavailable("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)")
+        if os.name == "nt":  # no unix sockets, no uid: the session bus is for Linux and BSD
+            raise StoreUnavailable("no D-Bus session bus on Windows")
         self.sock = None
         problem = ""
         for address in addresses:
@@ -272,7 +295,7 @@ class Bus:
         if self.sock is None:
             raise StoreUnavailable(f"cannot connect to the D-Bus session bus: {problem}")
         self.serial = 1
-        self.replies: dict[int, tuple[int, str, list]] = {}  # serial -> (type, error, body)
+        self.replies = {}
         self.buffer = b""
         uid = str(os.getuid()).encode("ascii").hex().encode("ascii")
         self.outgoing = [b"\0AUTH EXTERNAL " + uid + b"\r\nBEGIN\r\n"]
@@ -285,7 +308,13 @@ class Bus:
             self.sock = None
 
     def call(
-        self, dest: str, path: str, iface: str, member: str, sig: str = "", body: bytes = b""
+        self,
+        dest: str,
+        path: str,
+        iface: str,
+        member: str,
+        sig: str = "",
+        body: bytes | bytearray = b"",
     ) -> int:
         """Queue a method call; returns its serial."""
         serial = self.serial
@@ -294,10 +323,15 @@ class Bus:
         self.outgoing.append(message(serial, dest, path, iface, member, sig, body, flags))
         return serial
 
+    def _connected(self) -> _socket.socket:
+        if self.sock is None:
+            raise StoreUnavailable("the D-Bus connection is closed")
+        return self.sock
+
     def flush(self) -> None:
         """Send every queued message in one write."""
         if self.outgoing:
-            self.sock.sendall(b"".join(self.outgoing))
+            self._connected().sendall(b"".join(self.outgoing))
             self.outgoing = []
 
     def result(self, serial: int) -> list:
@@ -311,7 +345,7 @@ class Bus:
         return body
 
     def _fill(self) -> None:
-        chunk = self.sock.recv(65536)
+        chunk = self._connected().recv(65536)
         if not chunk:
             raise StoreUnavailable("the D-Bus session bus closed the connection")
         self.buffer += chunk
@@ -344,6 +378,8 @@ class Bus:
         if data[1] not in (_METHOD_RETURN, _ERROR):
             return  # a signal (NameAcquired) or a call: not ours
         fields = _value("a(yv)", 0, data[: 16 + fields_len], 12, order)[0]
+        if not isinstance(fields, list):  # "a(yv)" always unmarshals to a list; this tells pyright
+            raise ValueError("bad D-Bus header fields")
         reply_to, sig, error = 0, "", ""
         for code, value in fields:
             if code == 5:
@@ -373,7 +409,9 @@ class SecretServiceReader:
     only that collection counts, as for keyring.
     """
 
-    def __init__(self, environ: dict[str, str] | None = None, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, environ: "Mapping[str, str] | None" = None, timeout: float = TIMEOUT
+    ) -> None:
         self.environ = environ
         self.timeout = timeout
         self.bus: Bus | None = None
@@ -387,10 +425,10 @@ class SecretServiceReader:
             self.bus = None
         self.session = ""
 
-    def start(self) -> None:
-        """Connect and send the session set-up, if not done yet."""
+    def start(self) -> Bus:
+        """Connect and send the session set-up, if not done yet; returns the connection."""
         if self.bus is not None:
-            return
+            return self.bus
         try:
             bus = Bus(self.environ, self.timeout)
             self.bus = bus
@@ -406,6 +444,7 @@ class SecretServiceReader:
             if isinstance(exc, TimeoutError):
                 mark_keyring_stalled()
             raise StoreUnavailable(f"cannot talk to the session bus ({exc})") from None
+        return bus
 
     def _collection_call(self, bus: Bus, preferred_only: bool = False) -> tuple[int, str]:
         """(serial of a ReadAlias call or 0, collection path or '') for keyring's collection;
@@ -438,8 +477,7 @@ class SecretServiceReader:
             ) from None
 
     def _read(self, attributes: dict[str, str]) -> bytes | None:
-        self.start()
-        bus = self.bus
+        bus = self.start()
         body = bytearray()
         _dict_ss(body, attributes)
         searched = bus.call(SECRETS, SERVICE_PATH, SERVICE_IFACE, "SearchItems", "a{ss}", body)
@@ -471,7 +509,7 @@ class SecretServiceReader:
         return value
 
 
-def collection_state(environ: dict[str, str] | None = None, timeout: float = TIMEOUT) -> str:
+def collection_state(environ: "Mapping[str, str] | None" = None, timeout: float = TIMEOUT) -> str:
     """'unlocked' or 'locked' for keyring's collection; raises StoreUnavailable if unreachable."""
     reader = SecretServiceReader(environ, timeout)
     try:

@@ -9,6 +9,7 @@ blob is UTF-16 as keyring wrote it; it is returned as UTF-8 bytes, so the chunk 
 """
 
 import ctypes
+import sys
 from ctypes import byref, c_void_p
 
 from kubewarm.engine.stores import StoreUnavailable
@@ -39,15 +40,18 @@ class _CREDENTIALW(ctypes.Structure):
     )
 
 
-_api = None
+_api: "ctypes.CDLL | None" = None
+_ONLY_WINDOWS = "Credential Manager cannot be loaded (it exists only on Windows)"
 
 
-def _advapi():
+def _advapi() -> ctypes.CDLL:
     global _api
     if _api is None:
+        if sys.platform != "win32":  # ctypes.WinDLL exists only there (pyright knows this test)
+            raise StoreUnavailable(_ONLY_WINDOWS)
         try:
-            lib = ctypes.WinDLL("advapi32", use_last_error=True)  # type: ignore[attr-defined]
-        except (AttributeError, OSError) as exc:
+            lib = ctypes.WinDLL("advapi32", use_last_error=True)
+        except OSError as exc:
             raise StoreUnavailable(f"Credential Manager cannot be loaded ({exc})") from None
         lib.CredReadW.restype = ctypes.c_int
         lib.CredReadW.argtypes = (
@@ -64,10 +68,12 @@ def _advapi():
 
 def _read(target: str) -> tuple[str, bytes] | None:
     """(user name, blob) of the generic credential ``target``, or None."""
+    if sys.platform != "win32":  # ctypes.get_last_error exists only there
+        raise StoreUnavailable(_ONLY_WINDOWS)
     api = _advapi()
     cred = ctypes.POINTER(_CREDENTIALW)()
     if not api.CredReadW(target, CRED_TYPE_GENERIC, 0, byref(cred)):
-        error = ctypes.get_last_error()  # type: ignore[attr-defined]
+        error = ctypes.get_last_error()
         if error == ERROR_NOT_FOUND:
             return None
         raise StoreUnavailable(f"Credential Manager refused to read a credential (error {error})")

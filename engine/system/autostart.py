@@ -102,6 +102,7 @@ class XdgAutostart:
         )
 
     def enable(self, command: Sequence[str]) -> None:
+        # lazy: start-up (only enabling writes a file)
         from kubewarm.engine.core.atomic_write import write_atomic
 
         text = "\n".join(
@@ -131,6 +132,7 @@ class XdgAutostart:
 def _icon_path() -> str:
     """The installed 64 px 'warm' icon, for desktop entries (empty when not installed)."""
     try:
+        # lazy: start-up (only a desktop entry names the icon)
         from importlib.resources import files
 
         path = str(files("kubewarm.icons").joinpath("kubewarm-warm-64.png"))
@@ -165,7 +167,7 @@ class LaunchAgent:
         return self.path
 
     def _doc(self) -> dict | None:
-        import plistlib
+        import plistlib  # lazy: platform-only (macOS LaunchAgent)
 
         try:
             with open(self.path, "rb") as fh:
@@ -179,8 +181,9 @@ class LaunchAgent:
         return bool(doc) and doc.get("Disabled") is not True and bool(doc.get("RunAtLoad"))
 
     def enable(self, command: Sequence[str]) -> None:
-        import plistlib
+        import plistlib  # lazy: platform-only (macOS LaunchAgent)
 
+        # lazy: start-up (only enabling writes a file)
         from kubewarm.engine.core.atomic_write import write_atomic
 
         doc = {
@@ -220,7 +223,8 @@ class RunKey:
 
     def command_line(self) -> str | None:
         """The registered command line, or None."""
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
@@ -231,7 +235,8 @@ class RunKey:
 
     def _approved(self) -> bool:
         """False when Task Manager's Startup tab disabled it (odd first byte)."""
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, APPROVED_KEY) as key:
@@ -244,8 +249,9 @@ class RunKey:
         return self.command_line() is not None and self._approved()
 
     def enable(self, command: Sequence[str]) -> None:
-        import subprocess
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import subprocess  # lazy: start-up (only enabling the login item runs a command line)
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.CreateKeyEx(
@@ -259,7 +265,8 @@ class RunKey:
         self._forget_approval()
 
     def disable(self) -> None:
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as k:
@@ -271,7 +278,8 @@ class RunKey:
         self._forget_approval()
 
     def _forget_approval(self) -> None:
-        import winreg
+        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        import winreg  # lazy: platform-only
 
         try:
             with winreg.OpenKey(

@@ -32,7 +32,7 @@ def lock_path() -> str:
 
 def _lock(fd: int) -> bool:
     if os.name == "nt":  # pragma: no cover - exercised by the Windows CI job
-        import msvcrt
+        import msvcrt  # lazy: platform-only
 
         os.lseek(fd, _NT_LOCK_OFFSET, os.SEEK_SET)  # lock a byte past the PID: it stays readable
         try:
@@ -40,7 +40,7 @@ def _lock(fd: int) -> bool:
             return True
         except OSError:
             return False
-    import fcntl
+    import fcntl  # lazy: platform-only
 
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

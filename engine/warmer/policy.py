@@ -21,6 +21,7 @@ from kubewarm.engine.contexts.state import (
     WARM,
     ContextState,
 )
+from kubewarm.engine.hotpath import timing
 
 HEARTBEAT_SECONDS = 10.0
 FULL_SYNC_EVERY = 6  # heartbeats between full re-reads even when nothing seems to change
@@ -37,8 +38,6 @@ def refresh_lead(values: Mapping[str, str], lifetime: float) -> float:
     """Seconds before expiry at which the warmer refreshes a credential of ``lifetime``: the
     shim's refresh window plus some slack (so kubectl never sees a stale credential), but never
     more than 90% of the lifetime (so a short-lived one is not refreshed non-stop)."""
-    from kubewarm.engine.hotpath import timing
-
     window, _ = timing(dict(values), lifetime)
     return min(window + min(30.0, max(1.0, 0.05 * lifetime)), lifetime * 0.9)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 
 PREFIX = "refresh:"
 SAME_TIME = 1.0  # a job this close to the wanted time is left alone (no churn on every sync)
@@ -33,10 +34,9 @@ class Scheduler:
 
     def start(self) -> None:
         """Start the scheduler (no jobs yet; ``start_heartbeat`` adds the beat)."""
-        from datetime import timezone
-
+        # lazy: slow path only (apscheduler costs ~60 ms; only a started warmer needs it)
         from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.schedulers.background import BackgroundScheduler  # lazy: as above
 
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=4)},
@@ -65,8 +65,6 @@ class Scheduler:
     def at(self, name: str, when: float, *, forced: bool = False, if_moved: bool = False) -> None:
         """Refresh ``name`` at ``when`` (epoch seconds; the past means now), replacing its job.
         ``if_moved``: leave a job planned within ``SAME_TIME`` of ``when`` as it is."""
-        from datetime import datetime, timezone
-
         scheduler = self._scheduler
         if scheduler is None:
             return

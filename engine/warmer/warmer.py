@@ -19,6 +19,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from kubewarm.engine.cache import admin as cache_admin
+from kubewarm.engine.cache import credentials
 from kubewarm.engine.contexts import approvals, pins
 from kubewarm.engine.contexts.state import (
     COLD,
@@ -142,8 +144,6 @@ class Warmer:
     def clear(self, name: str) -> int:
         """Delete the context's cached credentials (every identity of its kubeconfig user);
         a pinned context gets a fresh one right away. Returns how many were deleted."""
-        from kubewarm.engine.cache import admin as cache_admin
-
         with self._lock:
             state = self._states.get(name)
         if state is None or not state.user:
@@ -155,8 +155,6 @@ class Warmer:
 
     def clear_all(self) -> int:
         """Delete every cached credential; pinned contexts are warmed again right away."""
-        from kubewarm.engine.cache import admin as cache_admin
-
         removed = cache_admin.clear(self._values or None)
         self._out.event(f"cleared all {removed} cached credential(s)")
         self.sync("cache cleared")
@@ -229,14 +227,10 @@ class Warmer:
         if why is not None:
             self.sync(why)
         if why == "":
-            from kubewarm.engine.cache.admin import housekeeping_if_due
-
-            housekeeping_if_due()  # one stat unless due (every few hours); never raises
+            cache_admin.housekeeping_if_due()  # one stat unless due (every few hours); never raises
 
     def _run(self, name: str, forced: bool = False) -> None:
         """One scheduled refresh of pinned context ``name`` (or a forced one from the menu)."""
-        from kubewarm.engine.cache import credentials
-
         with self._lock:
             target = self._targets.get(name)
             state = self._states.get(name)

@@ -10,10 +10,18 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from kubewarm.engine.cache import admin as cache_admin
 from kubewarm.engine.contexts import pins
 from kubewarm.engine.contexts.state import ContextState, static_states
 from kubewarm.engine.contexts.target import Target
-from kubewarm.engine.core import settings
+from kubewarm.engine.core import paths, settings
+from kubewarm.engine.core.entry import decode
+from kubewarm.engine.hotpath import file_store_dir
+from kubewarm.engine.kubeconfig import files as kubeconfig_files
+from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
+from kubewarm.engine.kubeconfig.model import KubeconfigError
+from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.stores.choice import open_store
 
 
 @dataclass(frozen=True)
@@ -42,8 +50,6 @@ class World:
         ``KUBECONFIG`` that kubectl calls recorded (a login item has no ``KUBECONFIG`` from
         the shell's profile); a context defined twice is taken from the first, as kubectl does.
         """
-        from kubewarm.engine.kubeconfig import files as kubeconfig_files
-
         files = kubeconfig_files.resolve(environ=self._environ)
         seen = {f.target for f in files}
         for entry in entries:
@@ -58,10 +64,6 @@ class World:
     def watched_files(self) -> list[str]:
         """The settings file, the kubeconfig files (also those last found through a recipe)
         and the file store's directory."""
-        from kubewarm.engine.core import paths
-        from kubewarm.engine.hotpath import file_store_dir
-        from kubewarm.engine.kubeconfig import files as kubeconfig_files
-
         files = [f.target for f in kubeconfig_files.resolve(environ=self._environ)]
         extra = [f for f in self._files if f not in files]
         return [paths.settings_file(), *files, *extra, file_store_dir()]
@@ -80,11 +82,6 @@ class World:
     def read(self, last_pins: Sequence[str], last_contexts: Sequence) -> Snapshot:
         """Pins, store entries and kubeconfig, read now. What cannot be read becomes a problem,
         and the last pins or contexts stand in for it (a half-written file empties no menu)."""
-        from kubewarm.engine.cache import admin as cache_admin
-        from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
-        from kubewarm.engine.kubeconfig.model import KubeconfigError
-        from kubewarm.engine.stores import StoreUnavailable
-
         signature = self.signature()
         problems = []
         values = settings.load(self._environ)
@@ -110,10 +107,6 @@ class World:
     @staticmethod
     def stored_expiry(target: Target, now: float) -> tuple[float, float] | None:
         """(expires, lifetime) of the valid credential stored under the target's key, or None."""
-        from kubewarm.engine.core.entry import decode
-        from kubewarm.engine.stores import StoreUnavailable
-        from kubewarm.engine.stores.choice import open_store
-
         try:
             blob = open_store(dict(target.values)).read(target.key)
             entry = decode(blob) if blob is not None else None
