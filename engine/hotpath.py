@@ -477,7 +477,8 @@ def marker_dir() -> str:
 
 
 def caller_identity() -> str:
-    """A string naming the calling process (our parent), distinct across its exec()s."""
+    """A string naming the calling process (our parent; on Windows the first ancestor that is
+    not a launcher), distinct across its exec()s and stable across the calls it makes."""
     ppid = os.getppid()
     if sys.platform.startswith("linux"):
         try:
@@ -488,6 +489,10 @@ def caller_identity() -> str:
             return f"{ppid}:{start}:{exe}"
         except (OSError, IndexError, UnicodeDecodeError):
             pass
+    elif sys.platform in ("win32", "darwin"):  # ctypes there, only when a caller asks
+        from kubewarm.engine.system.caller import caller_identity as os_identity
+
+        return os_identity()
     return str(ppid)
 
 
