@@ -180,14 +180,21 @@ def number(values: dict[str, str], name: str) -> float:
     return float(default)
 
 
+# Streams that send stderr to the macOS system log instead of the terminal: CPython 3.14's
+# ``use_system_logger`` (set by app stubs such as Briefcase's) and Briefcase's ``nslog`` shim.
+_SYSTEM_LOG_STREAMS = ("_apple_support", "nslog")
+
+
 def _stderr(text: str) -> None:
-    """Write to stderr if there is one (``pythonw`` has none); never raises."""
+    """Write to stderr if there is one (``pythonw`` has none); never raises. Where an app stub
+    sent ``sys.stderr`` to the system log, the line goes to descriptor 2, so kubectl shows it."""
     stream = sys.stderr
-    if stream is None:
-        return
     try:
-        stream.write(text)
-        stream.flush()
+        if stream is not None and type(stream).__module__ in _SYSTEM_LOG_STREAMS:
+            os.write(2, text.encode("utf-8", "replace"))
+        elif stream is not None:
+            stream.write(text)
+            stream.flush()
     except (OSError, ValueError):
         pass
 
