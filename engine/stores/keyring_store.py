@@ -264,7 +264,12 @@ class KeyringStore:
                 for generation in GENERATIONS:
                     self._drop_chunks(name, generation)
             return
-        pieces = split(value, limit)
+        try:
+            pieces = split(value, limit)
+        except LayoutError as exc:
+            raise StoreUnavailable(
+                f"cannot store a value in the {self.describe()}: {exc}"
+            ) from None
         if len(pieces) > MAX_CHUNKS:
             raise StoreUnavailable(
                 f"a {len(value)}-character value is too large for the {self.describe()}"
