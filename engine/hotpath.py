@@ -174,21 +174,28 @@ def number(values: dict[str, str], name: str) -> float:
     default = DEFAULTS[name][0]
     if name not in _warned:
         _warned.add(name)
-        _stderr(
+        write_stderr(
             f"kubewarm: {name}={raw!r} is not a number from {low:g} to {high:g};"
             f" using the default {default}\n"
         )
     return float(default)
 
 
-def _stderr(text: str) -> None:
-    """Write to stderr if there is one (``pythonw`` has none); never raises."""
+# Streams that send stderr to the macOS system log instead of the terminal: CPython 3.14's
+# ``use_system_logger`` (set by app stubs such as Briefcase's) and Briefcase's ``nslog`` shim.
+_SYSTEM_LOG_STREAMS = ("_apple_support", "nslog")
+
+
+def write_stderr(text: str) -> None:
+    """Write to stderr if there is one (``pythonw`` has none); never raises. Where an app stub
+    sent ``sys.stderr`` to the system log, the line goes to descriptor 2, so kubectl shows it."""
     stream = sys.stderr
-    if stream is None:
-        return
     try:
-        stream.write(text)
-        stream.flush()
+        if stream is not None and type(stream).__module__ in _SYSTEM_LOG_STREAMS:
+            os.write(2, text.encode("utf-8", "replace"))
+        elif stream is not None:
+            stream.write(text)
+            stream.flush()
     except (OSError, ValueError):
         pass
 
@@ -206,7 +213,7 @@ def debug_enabled() -> bool:
 def debug_log(message: str) -> None:
     """Write ``kubewarm: message`` to stderr when debugging is on. Never pass a secret."""
     if debug_enabled():
-        _stderr("kubewarm: " + message + "\n")
+        write_stderr("kubewarm: " + message + "\n")
 
 
 # --- the cache key ------------------------------------------------------------------------
@@ -479,7 +486,8 @@ def marker_dir() -> str:
 
 
 def caller_identity() -> str:
-    """A string naming the calling process (our parent), distinct across its exec()s."""
+    """A string naming the calling process (our parent; on Windows the first ancestor that is
+    not a launcher), distinct across its exec()s and stable across the calls it makes."""
     ppid = os.getppid()
     if sys.platform.startswith("linux"):
         try:
@@ -490,6 +498,11 @@ def caller_identity() -> str:
             return f"{ppid}:{start}:{exe}"
         except (OSError, IndexError, UnicodeDecodeError):
             pass
+    elif sys.platform in ("win32", "darwin"):  # ctypes there, only when a caller asks
+        # lazy: platform-only (macOS and Windows; Linux reads /proc)
+        from kubewarm.engine.system.caller import caller_identity as os_identity
+
+        return os_identity()
     return str(ppid)
 
 

@@ -175,21 +175,21 @@ def kubectl_path(version: str | None = None) -> Path:
     directory = kubectl_dir()
     require(directory is not None, "kubectl on PATH")
     assert directory is not None  # require() skipped or failed otherwise; tells pyright
-    path = directory / (f"kubectl.{version}" if version else "kubectl")
+    exe = ".exe" if os.name == "nt" else ""
+    path = directory / (f"kubectl.{version}{exe}" if version else f"kubectl{exe}")
     require(path.exists(), f"{path.name} beside the kubectl on PATH")
     return path
 
 
 def shim_command() -> str:
     """``kubewarm-exec`` exactly as pip put it on this venv's PATH."""
-    path = BIN / "kubewarm-exec"
-    require(os.name == "posix", "a POSIX system to run the kubewarm-exec script")
+    path = BIN / ("kubewarm-exec.exe" if os.name == "nt" else "kubewarm-exec")
     require(path.exists(), "kubewarm-exec installed in the test venv (pip install .)")
     return str(path)
 
 
 def aws_command() -> str:
-    path = BIN / "aws"
+    path = BIN / ("aws.cmd" if os.name == "nt" else "aws")
     require(path.exists(), "awscli installed in the test venv")
     return str(path)
 

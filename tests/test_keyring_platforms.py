@@ -129,3 +129,44 @@ def test_windows_reader_follows_keyrings_target_names(service):
     assert windows_lean.read_item(name, "first") == b"one"
     assert windows_lean.read_item(name, "second") == "two ☃".encode()
     assert windows_lean.read_item(name, "third") is None
+
+
+@macos
+def test_macos_locked_default_keychain_falls_back_without_a_prompt(tmp_path, kw_env, plugin_log):
+    """A locked temporary default keychain (the only one searched): the shim must answer from
+    the plugin at once, never wait on an unlock dialog (which would hang kubectl)."""
+    import subprocess
+    import time
+
+    from tests.fixtures_core import fake_plugin_argv, plugin_runs
+    from tests.shim_helpers import run_shim, token_of
+
+    def security(*args: str) -> str:
+        done = subprocess.run(
+            ["security", *args], capture_output=True, text=True, timeout=30, check=True
+        )
+        return done.stdout
+
+    keychain = str(tmp_path / "kubewarm-test.keychain-db")
+    previous_default = security("default-keychain", "-d", "user").strip().strip('"')
+    previous_list = [
+        line.strip().strip('"') for line in security("list-keychains", "-d", "user").splitlines()
+    ]
+    security("create-keychain", "-p", "kubewarm-test", keychain)
+    try:
+        security("list-keychains", "-d", "user", "-s", keychain)
+        security("default-keychain", "-d", "user", "-s", keychain)
+        security("lock-keychain", keychain)
+        for call in (1, 2):
+            started = time.monotonic()
+            result = run_shim(
+                fake_plugin_argv(log=plugin_log), kw_env, timeout=60, KUBEWARM_STORE="keyring"
+            )
+            assert time.monotonic() - started < 20, "the shim waited (on a dialog?)"
+            assert result.returncode == 0, result.stderr
+            assert token_of(result.stdout)
+            assert plugin_runs(plugin_log) == call  # nothing cached in a locked keychain
+    finally:
+        security("default-keychain", "-d", "user", "-s", previous_default)
+        security("list-keychains", "-d", "user", "-s", *[k for k in previous_list if k])
+        security("delete-keychain", keychain)

@@ -33,6 +33,7 @@ from kubewarm.engine.hotpath import (
     mark_keyring_stalled,
     timing,
     uses_file_store,
+    write_stderr,
     write_stdout,
 )
 from kubewarm.engine.stores import StoreUnavailable
@@ -421,12 +422,8 @@ def spawn_housekeeping_if_due(values: Mapping[str, str]) -> None:
 def _open_store(values: Mapping[str, str]):
     """The store in use; the call that chose it tells the user which and why, on stderr."""
     store, news = choose(dict(values))
-    if news:
-        try:
-            sys.stderr.write(f"kubewarm: {news}\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
+    if news:  # through the helper that tolerates no stderr at all (pythonw, the Run key's)
+        write_stderr(f"kubewarm: {news}\n")
     return store
 
 

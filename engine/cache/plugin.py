@@ -163,4 +163,5 @@ def spawn_detached(argv: list[str], env: Mapping[str, str]) -> None:
         cwd=neutral_dir(),
         **kwargs,
     )
-    sys.stderr.flush()
+    if sys.stderr is not None:  # None under pythonw
+        sys.stderr.flush()

@@ -36,6 +36,24 @@ def _try_lock(fd: int, blocking: bool) -> bool:
         return False
 
 
+def _unlock(fd: int) -> None:
+    """Release the lock now rather than at close: Windows may release an msvcrt lock some
+    time after its handle closes, and a POSIX flock lives on in any copy of the descriptor (a
+    child that inherited it). Never raises: the close that follows is the last resort."""
+    try:
+        if os.name == "nt":  # pragma: no cover - exercised by the Windows CI job
+            import msvcrt  # lazy: platform-only
+
+            os.lseek(fd, 0, os.SEEK_SET)  # msvcrt locks from the current position
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl  # lazy: platform-only
+
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    except OSError:
+        pass
+
+
 @contextmanager
 def hold(key: str, blocking: bool = True) -> Iterator[bool]:
     """Hold the lock for ``key``; yields False if not blocking and another process holds it.
@@ -51,8 +69,11 @@ def hold(key: str, blocking: bool = True) -> Iterator[bool]:
     except (OSError, UnsafePath):
         yield True
         return
+    acquired = False
     try:
         acquired = _try_lock(fd, blocking)
         yield acquired
     finally:
-        os.close(fd)  # closing releases the lock
+        if acquired:
+            _unlock(fd)
+        os.close(fd)

@@ -7,11 +7,14 @@ Names: service ``kubewarm``; username = the hex cache key for an entry, ``<key>.
 metadata, ``index`` for the list of keys, ``<name>.<gen><i>`` for a chunk. Nothing secret is in
 a name. Values (strings, as ``keyring`` stores them):
 
-- ``=`` + the blob as text, when the blob is UTF-8 (every ExecCredential is);
-- ``~`` + base64 of the blob otherwise;
+- ``=`` + the blob as text, when the blob is UTF-8 without a NUL (every ExecCredential is);
+- ``~`` + base64 of the blob otherwise: keyring's macOS backend (and any C string on the way)
+  cuts a value at its first NUL, so such a blob is never stored as text (readers take both);
 - ``*<gen> <count> <bytes>``: a manifest; the value above is split over ``count`` chunk items
   ``<name>.<gen>0`` … (generation ``a`` or ``b``, alternating), ``bytes`` long in UTF-8. Used
-  where an item is small (Windows Credential Manager: 2,560 bytes of UTF-16).
+  where an item is small (Windows Credential Manager: 2,560 bytes of UTF-16). No chunk starts
+  with U+FEFF or U+FFFE: keyring reads an item with ``decode("utf-16")``, which takes either
+  for a byte-order mark (dropping it, or reading the rest byte-swapped).
 """
 
 SERVICE = "kubewarm"
@@ -46,13 +49,15 @@ def chunk_name(name: str, generation: str, index: int) -> str:
 
 
 def encode(blob: bytes) -> str:
-    """The item value for ``blob``."""
-    try:
-        return RAW + blob.decode("utf-8")
-    except UnicodeDecodeError:
-        import binascii  # lazy: start-up (only for a blob that is not UTF-8)
+    """The item value for ``blob``: text when it is UTF-8 without a NUL, else base64."""
+    if b"\x00" not in blob:
+        try:
+            return RAW + blob.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    import binascii  # lazy: start-up (only for a blob that is not UTF-8, or holds a NUL)
 
-        return BASE64 + binascii.b2a_base64(blob, newline=False).decode("ascii")
+    return BASE64 + binascii.b2a_base64(blob, newline=False).decode("ascii")
 
 
 def decode(value: bytes) -> bytes:
@@ -115,14 +120,28 @@ def utf16_units(text: str) -> int:
     return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
 
 
+BYTE_ORDER_MARKS = "\ufeff\ufffe"  # what a UTF-16 decoder takes for a BOM at a chunk's start
+
+
 def split(text: str, max_units: int) -> list[str]:
-    """``text`` cut into pieces of at most ``max_units`` UTF-16 code units, never mid-character."""
-    pieces, start, units = [], 0, 0
-    for i, c in enumerate(text):
-        width = 2 if ord(c) > 0xFFFF else 1
+    """``text`` cut into pieces of at most ``max_units`` UTF-16 code units, never mid-character
+    and never just before U+FEFF or U+FFFE (the cut moves back to the character before a run of
+    them). Raises LayoutError when a run of them is too long to stay inside one piece."""
+    pieces: list[str] = []
+    start = units = 0
+    i = 0
+    while i < len(text):
+        width = 2 if ord(text[i]) > 0xFFFF else 1
         if units + width > max_units:
-            pieces.append(text[start:i])
-            start, units = i, 0
+            cut = i
+            while cut > start and text[cut] in BYTE_ORDER_MARKS:
+                cut -= 1
+            if cut == start:
+                raise LayoutError("a run of U+FEFF/U+FFFE longer than a keyring item")
+            pieces.append(text[start:cut])
+            start, units, i = cut, 0, cut
+            continue
         units += width
+        i += 1
     pieces.append(text[start:])
     return pieces

@@ -12,7 +12,11 @@ reads the same items through the lean reader of its OS (``secret_service_lean``,
 - Secret Service: a locked collection is reported as unusable instead of being unlocked, so
   neither the shim nor a background refresh ever makes the desktop pop up an unlock prompt.
 - macOS: an existing item is updated in place (which keeps its access list) instead of being
-  deleted and re-added as ``keyring`` does; see the README, "Where credentials are kept".
+  deleted and re-added as ``keyring`` does; see the README, "Where credentials are kept". No
+  keychain call may show a dialog (one would hang kubectl): reads go through ``macos_lean``
+  and keyring's writes and deletes run with user interaction off; keyring writes only an item
+  that does not exist yet. Only a store made with ``may_prompt=True`` (the tray, in the
+  foreground) lets the keychain ask.
 
 Every failure surfaces as :class:`StoreUnavailable` with a reason in the user's words.
 """
@@ -123,8 +127,10 @@ class KeyringStore:
         kind: str | None = None,
         max_units: int | None = None,
         service: str = SERVICE,
+        may_prompt: bool = False,
     ) -> None:
         self.service = service
+        self.may_prompt = may_prompt
         self._backend = backend
         self.kind = kind or (kind_of(backend) if backend is not None else "")
         self.max_units = max_units
@@ -171,7 +177,23 @@ class KeyringStore:
             self.check()
             self._checked_at = now
 
+    def _quiet(self):
+        """The context for one keyring call: on macOS (unless ``may_prompt``) with keychain
+        prompts off, so a refusal fails fast instead of waiting on a dialog."""
+        from contextlib import nullcontext  # lazy: start-up
+
+        if self.kind != MACOS or self.may_prompt:
+            return nullcontext()
+        from kubewarm.engine.stores.macos_lean import no_interaction  # lazy: platform-only
+
+        return no_interaction()
+
     def _fetch(self, name: str) -> bytes | None:
+        if self.kind == MACOS and not self.may_prompt:
+            from kubewarm.engine.stores.macos_lean import read_item  # lazy: platform-only
+
+            _ = self.backend
+            return read_item(self.service, name)
         try:
             value = self.backend.get_password(self.service, name)
         except StoreUnavailable:
@@ -187,11 +209,14 @@ class KeyringStore:
             # lazy: platform-only (ctypes on Security.framework)
             from kubewarm.engine.stores.macos_lean import update_item
 
-            if update_item(self.service, name, value.encode("utf-8")):
+            if update_item(self.service, name, value.encode("utf-8")) == "done":
                 return
+            # "add": no such item yet; any refusal has raised StoreUnavailable (no fallback
+            # through keyring, which would prompt or replace the item's access list)
         for attempt in (1, 2):
             try:
-                self.backend.set_password(self.service, name, value)
+                with self._quiet():
+                    self.backend.set_password(self.service, name, value)
                 return
             except Exception as exc:
                 # once more on a transient failure (seen: gnome-keyring losing a just-created
@@ -208,7 +233,8 @@ class KeyringStore:
         from keyring.errors import PasswordDeleteError
 
         try:
-            self.backend.delete_password(self.service, name)
+            with self._quiet():
+                self.backend.delete_password(self.service, name)
         except PasswordDeleteError:
             return False
         except StoreUnavailable:
@@ -267,7 +293,12 @@ class KeyringStore:
                 for generation in GENERATIONS:
                     self._drop_chunks(name, generation)
             return
-        pieces = split(value, limit)
+        try:
+            pieces = split(value, limit)
+        except LayoutError as exc:
+            raise StoreUnavailable(
+                f"cannot store a value in the {self.describe()}: {exc}"
+            ) from None
         if len(pieces) > MAX_CHUNKS:
             raise StoreUnavailable(
                 f"a {len(value)}-character value is too large for the {self.describe()}"

@@ -8,14 +8,28 @@ keychain would ask the user (locked, or this program not on the item's access li
 raises :class:`StoreUnavailable` and the caller takes the full path, which may ask.
 
 ``update_item`` replaces an existing item's data with ``SecKeychainItemModifyAttributesAndData``.
-python-keyring instead deletes and re-adds the item, which gives it a fresh access list that
-trusts only the writing program: every refresh would make the next reader prompt again.
+python-keyring (in some versions) deletes and re-adds the item instead, which gives it a fresh
+access list that trusts only the writing program: every refresh would make the next reader
+prompt again.
+
+No call here may show a dialog: a keychain prompt in the shim or a background refresh would
+hang kubectl. Every call runs with user interaction off (:func:`no_interaction`, also used around
+keyring's own calls by the keyring store); a refusal is :class:`StoreUnavailable` and the caller
+runs the plugin. Only "no such item" (-25300) lets the keyring store add the item through
+keyring (:func:`write_plan`); any other status, -25308 first (the item's access list no longer
+trusts this program, e.g. after a Python upgrade), fails fast.
 """
 
 import ctypes
 from ctypes import byref, c_int32, c_uint8, c_uint32, c_void_p
 
 from kubewarm.engine.stores import StoreUnavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
+
+    WritePlan = Literal["done", "add", "fail"]
 
 _SECURITY = "/System/Library/Frameworks/Security.framework/Security"
 _CORE = "/System/Library/Frameworks/CoreFoundation.framework/CoreFoundation"
@@ -75,8 +89,24 @@ def _security() -> "tuple[ctypes.CDLL, ctypes.CDLL]":
     return _lib
 
 
+def reason(status: int) -> str:
+    """An OSStatus in the user's words."""
+    return _REASONS.get(status, f"keychain error {status}")
+
+
+def write_plan(status: int) -> "WritePlan":
+    """What a write does after the in-place update returned ``status``: ``done`` (0), ``add``
+    the item through keyring (-25300: there is none yet, so no access list to keep), or
+    ``fail`` (anything else: keyring's fallback would prompt, or replace the access list)."""
+    if status == 0:
+        return "done"
+    if status == ITEM_NOT_FOUND:
+        return "add"
+    return "fail"
+
+
 def _fail(status: int, what: str) -> StoreUnavailable:
-    return StoreUnavailable(f"{what}: {_REASONS.get(status, f'keychain error {status}')}")
+    return StoreUnavailable(f"{what}: {reason(status)}")
 
 
 class _NoInteraction:
@@ -92,6 +122,11 @@ class _NoInteraction:
 
     def __exit__(self, *exc: object) -> None:
         self.sec.SecKeychainSetUserInteractionAllowed(self.before.value)
+
+
+def no_interaction() -> _NoInteraction:
+    """A context in which no keychain call of this process (keyring's included) may prompt."""
+    return _NoInteraction(_security()[0])
 
 
 def read_item(service: str, account: str) -> bytes | None:
@@ -113,22 +148,27 @@ def read_item(service: str, account: str) -> bytes | None:
         sec.SecKeychainItemFreeContent(None, data)
 
 
-def update_item(service: str, account: str, value: bytes) -> bool:
-    """Replace an existing item's data in place, keeping its access list. False when there is
-    no such item or the keychain refuses: the caller then writes through keyring instead."""
+def update_item(service: str, account: str, value: bytes) -> "WritePlan":
+    """Replace an existing item's data in place, keeping its access list, without a prompt.
+
+    ``done``, or ``add`` when there is no such item (the caller adds it through keyring);
+    raises StoreUnavailable when the keychain refuses (see :func:`write_plan`)."""
     sec, core = _security()
     svc, acct = service.encode("utf-8"), account.encode("utf-8")
     item = c_void_p()
-    status = sec.SecKeychainFindGenericPassword(
-        None, len(svc), svc, len(acct), acct, None, None, byref(item)
-    )
-    if status != 0:
-        return False
-    try:
-        status = sec.SecKeychainItemModifyAttributesAndData(item, None, len(value), value)
-    finally:
-        core.CFRelease(item)
-    return status == 0
+    with _NoInteraction(sec):
+        status = sec.SecKeychainFindGenericPassword(
+            None, len(svc), svc, len(acct), acct, None, None, byref(item)
+        )
+        if status == 0:
+            try:
+                status = sec.SecKeychainItemModifyAttributesAndData(item, None, len(value), value)
+            finally:
+                core.CFRelease(item)
+    plan = write_plan(status)
+    if plan == "fail":
+        raise _fail(status, "cannot update the keychain item")
+    return plan
 
 
 def keychain_state() -> str:

@@ -15,13 +15,13 @@ import os
 import sys
 from collections.abc import Sequence
 
-from kubewarm.engine.core import paths
 from kubewarm.engine.errors import KubewarmError
 
 LABEL = "dev.kubewarm.tray"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
 VALUE_NAME = "kubewarm"
+APP_DIR = "kubewarm"
 
 
 class AutostartError(KubewarmError):
@@ -153,6 +153,28 @@ def _remove(path: str) -> None:
 # --- macOS ---------------------------------------------------------------------------------------
 
 
+def launch_agent_log_dir(home: str) -> str:
+    """Where the LaunchAgent's stdout and stderr go: ``~/Library/Logs/kubewarm``. Not under
+    ``~/Library/Caches``, which macOS may purge: launchd fails an agent whose log folder is
+    missing at login, so the tray would silently not start."""
+    return os.path.join(home, "Library", "Logs", APP_DIR)
+
+
+def launch_agent_plist(command: Sequence[str], log_dir: str) -> dict[str, object]:
+    """The LaunchAgent's property list for ``command``."""
+    log = os.path.join(log_dir, "tray.out.log")
+    return {
+        "Label": LABEL,
+        "ProgramArguments": list(command),
+        "RunAtLoad": True,
+        "KeepAlive": False,
+        "ProcessType": "Interactive",
+        "LimitLoadToSessionType": "Aqua",
+        "StandardOutPath": log,
+        "StandardErrorPath": log,
+    }
+
+
 class LaunchAgent:
     """A per-user LaunchAgent that runs the tray when the user logs in."""
 
@@ -161,6 +183,7 @@ class LaunchAgent:
     def __init__(self, home: str | None = None) -> None:
         base = home or os.path.expanduser("~")
         self.path = os.path.join(base, "Library", "LaunchAgents", LABEL + ".plist")
+        self.log_dir = launch_agent_log_dir(base)
 
     @property
     def location(self) -> str:
@@ -186,17 +209,9 @@ class LaunchAgent:
         # lazy: start-up (only enabling writes a file)
         from kubewarm.engine.core.atomic_write import write_atomic
 
-        doc = {
-            "Label": LABEL,
-            "ProgramArguments": list(command),
-            "RunAtLoad": True,
-            "KeepAlive": False,
-            "ProcessType": "Interactive",
-            "LimitLoadToSessionType": "Aqua",
-            "StandardOutPath": os.path.join(paths.log_dir(), "tray.out.log"),
-            "StandardErrorPath": os.path.join(paths.log_dir(), "tray.out.log"),
-        }
+        doc = launch_agent_plist(command, self.log_dir)
         try:
+            os.makedirs(self.log_dir, mode=0o700, exist_ok=True)
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
             write_atomic(self.path, plistlib.dumps(doc), mode=0o644)
         except OSError as exc:
@@ -207,6 +222,22 @@ class LaunchAgent:
 
 
 # --- Windows -------------------------------------------------------------------------------------
+
+
+def run_key_value(command: Sequence[str]) -> str:
+    """The Run value's command line: Windows' own quoting of ``command``."""
+    import subprocess  # lazy: start-up (only the Run key needs a command line)
+
+    return subprocess.list2cmdline(list(command))
+
+
+def startup_approved(value: object) -> bool:
+    """Whether a ``StartupApproved\\Run`` value lets the item start: Task Manager's Startup
+    tab writes 12 bytes whose first is odd when the user disabled it; absent means allowed."""
+    return not (isinstance(value, bytes) and value and value[0] % 2 == 1)
+
+
+_ONLY_WINDOWS = "the Run registry value exists only on Windows"
 
 
 class RunKey:
@@ -223,7 +254,8 @@ class RunKey:
 
     def command_line(self) -> str | None:
         """The registered command line, or None."""
-        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        if sys.platform != "win32":
+            raise AutostartError(_ONLY_WINDOWS)
         import winreg  # lazy: platform-only
 
         try:
@@ -235,7 +267,8 @@ class RunKey:
 
     def _approved(self) -> bool:
         """False when Task Manager's Startup tab disabled it (odd first byte)."""
-        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        if sys.platform != "win32":
+            raise AutostartError(_ONLY_WINDOWS)
         import winreg  # lazy: platform-only
 
         try:
@@ -243,29 +276,28 @@ class RunKey:
                 value, _ = winreg.QueryValueEx(key, self.value_name)
         except OSError:
             return True
-        return not (isinstance(value, bytes) and value and value[0] % 2 == 1)
+        return startup_approved(value)
 
     def is_enabled(self) -> bool:
         return self.command_line() is not None and self._approved()
 
     def enable(self, command: Sequence[str]) -> None:
-        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
-        import subprocess  # lazy: start-up (only enabling the login item runs a command line)
+        if sys.platform != "win32":
+            raise AutostartError(_ONLY_WINDOWS)
         import winreg  # lazy: platform-only
 
         try:
             with winreg.CreateKeyEx(
                 winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE
             ) as k:
-                winreg.SetValueEx(
-                    k, self.value_name, 0, winreg.REG_SZ, subprocess.list2cmdline(list(command))
-                )
+                winreg.SetValueEx(k, self.value_name, 0, winreg.REG_SZ, run_key_value(command))
         except OSError as exc:
             raise AutostartError(f"cannot write {self.location}: {exc}") from None
         self._forget_approval()
 
     def disable(self) -> None:
-        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        if sys.platform != "win32":
+            raise AutostartError(_ONLY_WINDOWS)
         import winreg  # lazy: platform-only
 
         try:
@@ -278,7 +310,8 @@ class RunKey:
         self._forget_approval()
 
     def _forget_approval(self) -> None:
-        assert sys.platform == "win32"  # login_item() picks RunKey only there; tells pyright
+        if sys.platform != "win32":
+            raise AutostartError(_ONLY_WINDOWS)
         import winreg  # lazy: platform-only
 
         try:
