@@ -69,22 +69,55 @@ _LOGIN_HINTS = (
     "aws sso login",
     "token has expired and refresh failed",
     "gcloud auth login",
+    "do not currently have an active account",
     "reauthentication",
     "re-authenticate",
     "interactive",
     "device code",
+    "devicelogin",
     "please login",
     "please log in",
+    "please run 'az login'",
     "az login",
     "mfa",
     "browser",
+    "expiredtoken",
+    "security token included in the request is expired",
+    "token expired",
+    "unable to locate credentials",
 )
+# klog's line prefix (gke-gcloud-auth-plugin, kubelogin): "F1130 03:30:41.147456  6798 x.go:145] "
+_KLOG = r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] "
+REASON_LIMIT = 600
 
 
 def looks_like_login_needed(reason: str) -> bool:
     """Whether a failed run's reason reads like 'a person must log in first'."""
     lowered = reason.lower()
     return any(hint in lowered for hint in _LOGIN_HINTS)
+
+
+def stderr_reason(stderr: bytes, returncode: int) -> str:
+    """Why a plugin failed, from its whole stderr: gke-gcloud-auth-plugin puts gcloud's
+    several-line message (with its hint, `gcloud auth login`) inside one klog record that ends
+    with a lone ')', so the last line alone says nothing. Lines are joined with '; '
+    (klog prefixes and blank lines dropped), then the innermost 'ERROR: (...)' message of a
+    wrapped gcloud error comes first, so that a cut line still carries the hint."""
+    import re  # lazy: start-up (re costs ~8 ms; only a failed refresh needs it)
+
+    lines = []
+    for raw in stderr.decode("utf-8", "replace").splitlines():
+        line = " ".join(re.sub(_KLOG, "", raw.strip()).split())
+        if line and line != ")":
+            lines.append(line)
+    text = " ".join(lines)
+    marker = text.find("ERROR: (gcloud")
+    if marker > 0:  # gcloud's own words, then the plugin's wrapper around them
+        inner = text[marker:].removesuffix(")").rstrip()
+        text = inner + " [" + text[:marker].rstrip().removesuffix("(err:").rstrip() + "]"
+    text = text.replace("$ ", "")
+    reason = f"exit {returncode}: {text}" if text else f"exit {returncode}"
+    return reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 1] + "…"
 
 
 def usage(args: list[str]) -> int:
@@ -325,7 +358,9 @@ def refresh(
         except PluginNotFound as exc:
             return Outcome(False, key, str(exc))
         if result.returncode != 0 or result.timed_out:
-            reason = result.reason()
+            reason = (
+                "timed out" if result.timed_out else stderr_reason(result.stderr, result.returncode)
+            )
             return Outcome(False, key, reason, needs_login=looks_like_login_needed(reason))
         if len(result.stdout) > CACHE_LIMIT:
             return Outcome(False, key, f"plugin printed more than {CACHE_LIMIT} bytes; not cached")

@@ -24,6 +24,7 @@ from kubewarm.engine.cache import credentials
 from kubewarm.engine.contexts import approvals, pins
 from kubewarm.engine.contexts.state import (
     COLD,
+    NEEDS_LOGIN,
     PAUSED,
     REFRESHING,
     WARM,
@@ -33,7 +34,8 @@ from kubewarm.engine.contexts.state import (
 )
 from kubewarm.engine.contexts.target import Target
 from kubewarm.engine.core import events_log
-from kubewarm.engine.warmer import policy
+from kubewarm.engine.errors import KubewarmError
+from kubewarm.engine.warmer import live, login, policy
 from kubewarm.engine.warmer.policy import BACKOFF, HEARTBEAT_SECONDS, backoff, refresh_lead
 from kubewarm.engine.warmer.scheduler import Scheduler
 from kubewarm.engine.warmer.world import World
@@ -73,6 +75,8 @@ class Warmer:
         self._signature: tuple = ()
         self._beats = 0
         self._clocks = _clocks()
+        self._heartbeat = heartbeat
+        self._live = b""  # what warmer-live.json holds (``kubewarm pins`` reads it)
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -86,6 +90,8 @@ class Warmer:
     def stop(self) -> None:
         if self._scheduler.stop():
             self._out.event("warmer stopped")
+            live.remove()
+            self._live = b""
 
     # --- what the menu shows -----------------------------------------------------------------
 
@@ -107,6 +113,15 @@ class Warmer:
     def problem(self) -> str:
         """Why the warmer cannot see its contexts (a broken kubeconfig, say), or ''."""
         return self._problem
+
+    def login_plan(self, name: str) -> login.LoginPlan | None:
+        """The login command for a context that needs login (None: it does not, or unknown)."""
+        with self._lock:
+            state = self._states.get(name)
+            target = self._targets.get(name)
+        if state is None or target is None or state.phase != NEEDS_LOGIN:
+            return None
+        return login.plan(target.argv, target.env, state.reason)
 
     def planned(self) -> dict[str, float]:
         """When each pinned context's next refresh is due (epoch seconds)."""
@@ -190,6 +205,7 @@ class Warmer:
         self._plan_all()
         if (before != after or old_problem != self._problem) and why:
             self._out.event(f"state changed ({why})")
+        self._publish()
         self._out.changed()  # always: the menu also shows what the system says (start at login)
 
     def _plan_all(self) -> None:
@@ -218,6 +234,8 @@ class Warmer:
         """Heartbeat: notice sleep/clock jumps and changed files; a full re-read now and then."""
         last, self._clocks = self._clocks, _clocks()
         self._beats += 1
+        if self._live:
+            live.touch()
         jump = policy.jump_event(policy.clock_jump(last, self._clocks))
         if jump:
             self._out.event(jump)
@@ -302,7 +320,21 @@ class Warmer:
             changed = new != state
             self._states[name] = new
         if changed:
+            self._publish()
             self._out.changed()
+
+    def _publish(self) -> None:
+        """Write the live phases for ``kubewarm pins`` when they changed (never raises)."""
+        if not self._scheduler.running:
+            return
+        data = live.encode(self.states(), self._heartbeat)
+        if data == self._live:
+            return
+        try:
+            live.write(data)
+            self._live = data
+        except (OSError, KubewarmError) as exc:
+            events_log.write(f"warmer: cannot write {live.FILE_NAME}: {exc}")
 
 
 class _Outlet:
@@ -350,9 +382,10 @@ def describe(
         )
     if verdict.kind == policy.LOGIN_OUTCOME:
         line = f"{name}: needs login ({run.reason}); not retrying until asked"
+        how = login.plan(target.argv, target.env, run.reason).title
         title, message = (
             f"kubewarm: {name} needs login",
-            f"{target.plugin}: {run.reason}\nLog in, then choose Refresh now.",
+            f"{target.plugin}: {run.reason}\nLog in with {how} (Log in… under {name} in the menu).",
         )
     else:
         retry = (
