@@ -16,6 +16,7 @@ from kubewarm.engine.kubeconfig import files as kubeconfig_files
 from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
 from kubewarm.engine.kubeconfig.model import KubeconfigError
 from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.warmer import live
 
 
 def register(subparsers) -> None:
@@ -117,6 +118,7 @@ def run_pins(ns) -> int:
         print(f"kubewarm: credential store unavailable: {exc}", file=sys.stderr)
         entries = []
     states, _ = static_states(list(known.values()), pinned, entries, values)
+    states = live.overlay(states)  # a running warmer's refreshing / failed / needs login
     width = max(len(n) for n in pinned)
     for name in pinned:
         state = states[name]

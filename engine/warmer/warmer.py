@@ -123,6 +123,18 @@ class Warmer:
             return None
         return login.plan(target.argv, target.env, state.reason)
 
+    def login_env(self, name: str) -> dict[str, str]:
+        """The environment the context's plugin runs in (its recipe's): a login must use
+        the same AWS profile, gcloud configuration or Azure folder."""
+        with self._lock:
+            target = self._targets.get(name)
+        return dict(target.env) if target is not None else dict(os.environ)
+
+    def all_contexts(self) -> list[str]:
+        """Every kubeconfig context's name, in kubeconfig order (for Switch context)."""
+        with self._lock:
+            return [c.name for c in self._contexts]
+
     def planned(self) -> dict[str, float]:
         """When each pinned context's next refresh is due (epoch seconds)."""
         return self._scheduler.planned()
