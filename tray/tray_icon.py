@@ -243,7 +243,8 @@ def menu_problem() -> str:
     except ImportError:
         return "PyGObject (the gi module) is not installed"
     try:
-        versions = gi.Repository.get_default().enumerate_versions("Gtk")
+        repository = getattr(gi, "Repository", None)  # gi's C module; typeshed lacks it
+        versions = repository.get_default().enumerate_versions("Gtk") if repository else []
     except Exception as exc:  # a broken PyGObject build
         return f"PyGObject does not work ({type(exc).__name__}: {exc})"
     if "3.0" not in versions:
