@@ -115,6 +115,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "KUBEWARM_DEBUG": ("", "1: one stderr line per shim decision (never a secret)"),
     "KUBEWARM_PINS": ("[]", "contexts the tray keeps warm (JSON list; use `kubewarm pin`)"),
     "KUBEWARM_BACKUPS": ("10", "kubeconfig backups kept per file (taken before each change)"),
+    "KUBEWARM_WARM_RECENT": ("off", "on, or N days: also keep warm contexts kubectl used lately"),
 }
 
 
