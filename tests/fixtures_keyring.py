@@ -26,7 +26,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 <busconfig>
   <type>session</type>
   <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
+  <auth>EXTERNAL</auth>{servicedir}
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
@@ -34,6 +34,13 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
   </policy>
 </busconfig>
 """
+
+
+def bus_config(socket: Path | str, services: Path | str | None = None) -> str:
+    """A private session bus's configuration; with ``services``, a folder of activatable
+    services (else nothing can be activated on it)."""
+    servicedir = f"\n  <servicedir>{services}</servicedir>" if services else ""
+    return BUS_CONFIG.format(socket=socket, servicedir=servicedir)
 
 
 class SecretService:
@@ -68,7 +75,7 @@ class SecretService:
             (self.root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
         socket = self.root / "run" / "bus"
         config = self.root / "bus.conf"
-        config.write_text(BUS_CONFIG.format(socket=socket))
+        config.write_text(bus_config(socket))
         bus = subprocess.Popen(
             ["dbus-daemon", "--config-file", str(config), "--nofork", "--print-address=1"],
             stdout=subprocess.PIPE,
