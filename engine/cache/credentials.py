@@ -33,6 +33,7 @@ from kubewarm.engine.hotpath import (
     mark_keyring_stalled,
     timing,
     uses_file_store,
+    utc_stamp,
     write_stderr,
     write_stdout,
 )
@@ -274,7 +275,7 @@ def foreground(
     else:
         debug.log(
             f"key={key[:12]} stored in {store_name}, expires"
-            f" {_clock(entry.expires)}{'' if entry.explicit else ' (default TTL)'}"
+            f" {utc_stamp(entry.expires)}{'' if entry.explicit else ' (default TTL)'}"
             f" {_elapsed(started)}"
         )
     return 0
@@ -429,10 +430,6 @@ def _open_store(values: Mapping[str, str]):
 
 def _emit(data: bytes) -> None:
     write_stdout(data)
-
-
-def _clock(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _elapsed(started: float) -> str:
