@@ -114,6 +114,7 @@ def test_menu_items_labels_and_states(menu):
         "Start at login",
         "Open log",
         f"kubewarm {__version__}",
+        "Uninstall kubewarm…",
         "Quit",
     ]
     for caption in (menu_items[0], menu_items[2], find(menu_items, "Other contexts")):
@@ -270,3 +271,20 @@ def test_quit(menu):
     items, _, ui, _ = menu
     find(items(), "Quit").action()
     assert ui.quit_called
+
+
+def test_uninstall_asks_for_confirmation_then_undoes_everything_and_quits(menu, world):
+    items, _, ui, _ = menu
+    find(items(), "Uninstall kubewarm…").action()
+    texts = _texts(items())
+    assert "Uninstall kubewarm…" not in texts and not ui.quit_called
+    assert world["path"].read_bytes() != world["original"], "nothing done before confirming"
+    find(items(), "Cancel uninstall").action()
+    assert "Uninstall kubewarm…" in _texts(items()) and "Cancel uninstall" not in _texts(items())
+    find(items(), "Uninstall kubewarm…").action()
+    find(items(), "Confirm: restore kubeconfig, remove cache and login item, quit").action()
+    assert world["path"].read_bytes() == world["original"]
+    assert not cred_files(world["env"])
+    assert ui.quit_called
+    title, message = ui.notifications[-1]
+    assert title == "kubewarm: uninstalled" and "restore " in message
