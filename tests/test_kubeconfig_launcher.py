@@ -27,7 +27,7 @@ def test_default_launcher_lives_in_the_data_dir_and_runs_this_python_with_IS(kw_
     assert path == os.path.join(kw_data["KUBEWARM_DATA_DIR"], "bin", "kubewarm-exec")
     lines = Path(path).read_text().splitlines()
     assert lines[0] == "#!/bin/sh", "sh checks the interpreter is still there (uninstall)"
-    run = f"exec '{sys.executable}' -IS \"$0\" \"$@\""
+    run = f'exec \'{sys.executable}\' -IS "$0" "$@"'
     assert any(line.endswith(run) for line in lines), "this interpreter, with -IS"
     assert os.access(path, os.X_OK)
     result = _run([path, "--version"], kw_data)
