@@ -116,7 +116,7 @@ def merged_config(root: Path = ROOT) -> dict:
         "version": project["version"],
         "description": project["description"],
         "requires-python": project.get("requires-python", ">=3.10"),
-        "license": project.get("license", {"text": "Apache-2.0"}),
+        "license": {"file": "LICENSE"},  # Briefcase packages the file itself
         "dependencies": list(project.get("dependencies", [])),
     }
     briefcase = dict(briefcase)
@@ -144,7 +144,7 @@ def stage(out: Path, root: Path = ROOT) -> Path:
         shutil.copytree(root / "icons", package / "icons", ignore=ignore)
     (package / "__init__.py").write_text('"""kubewarm, as packaged by Briefcase."""\n')
     (package / "__main__.py").write_text(MAIN)
-    for name in ("README.md", "LICENSE"):
+    for name in ("README.md", "LICENSE", "CHANGELOG.md"):
         if (root / name).exists():
             shutil.copy2(root / name, out / name)
     pyproject = out / "pyproject.toml"
