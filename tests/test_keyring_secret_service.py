@@ -168,7 +168,9 @@ def test_chunked_write_cut_short_by_the_daemon_dying(secret_service, call, item,
     assert store.read(key) == expected == keyring_reader("secret-service")(key)
     store.write(key, newest)
     assert store.read(key) == newest == keyring_reader("secret-service")(key)
-    generation = _raw(key).decode()[1]
+    raw = _raw(key)
+    assert raw is not None
+    generation = raw.decode()[1]
     other = "b" if generation == "a" else "a"
     assert [_raw(chunk_name(key, other, i)) for i in range(12)] == [None] * 12
     assert store.list_keys() == [key]
