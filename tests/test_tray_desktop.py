@@ -90,7 +90,8 @@ def test_click_opens_the_menu_and_pin_makes_a_refresh_happen(tray_app, kw_env, p
     app.desktop.xdotool("key", "Escape")
     assert wait_until(lambda: app.menu_window() is None, 5)
     assert plugin_runs(plugin_log) == []
-    # enabled items: prod, Switch context, Clear all, Wrap, Restore, Start at login, Open log, Quit
+    # enabled items: prod, Switch context, Clear all, Wrap, Restore, Start at login, Open log,
+    # Uninstall…, Quit
     app.choose(0, sub_index=0, shot="tray-menu-pin")  # prod > Pin (keep warm)
     assert wait_until(lambda: len(plugin_runs(plugin_log)) == 1, 15), app.output()
     assert wait_until(lambda: len(cred_files(kw_env)) == 1, 10)
@@ -131,7 +132,8 @@ def test_wrap_and_restore_from_the_menu(tray_app, kw_env, plugin_log, desktop):
     app = tray_app()
     assert wait_until(lambda: _shown(app), 20), app.output()
     assert _icon_title(app) == "kubewarm: Kubeconfig not wrapped yet: choose Wrap kubeconfig"
-    # enabled items: alice, Switch context, Clear all, Wrap, Start at login, Open log, Quit
+    # enabled items: alice, Switch context, Clear all, Wrap, Start at login, Open log,
+    # Uninstall kubewarm…, Quit
     app.choose(3, shot="tray-menu-wrap")
     assert wait_until(lambda: path.read_bytes() != original, 10)
     assert "kubewarm-exec" in path.read_text() and "KUBEWARM_USER" in path.read_text()
@@ -153,7 +155,8 @@ def test_start_at_login_then_quit(tray_app, kw_env, plugin_log, tmp_path):
     app = tray_app({"XDG_CONFIG_HOME": str(config_home)})
     assert wait_until(lambda: _shown(app), 20), app.output()
     entry = config_home / "autostart" / "kubewarm.desktop"
-    # enabled items: alice, Switch context, Clear all, Wrap, Start at login, Open log, Quit
+    # enabled items: alice, Switch context, Clear all, Wrap, Start at login, Open log,
+    # Uninstall kubewarm…, Quit
     app.choose(4)
     assert wait_until(entry.exists, 10)
     assert "Exec=" in entry.read_text() and " tray" in entry.read_text()
@@ -163,7 +166,7 @@ def test_start_at_login_then_quit(tray_app, kw_env, plugin_log, tmp_path):
     app.desktop.xdotool("key", "Escape")
     app.choose(4)
     assert wait_until(lambda: not entry.exists(), 10)
-    app.choose(6)  # Quit
+    app.choose(7)  # Quit (after "Uninstall kubewarm…")
     assert app.proc.wait(timeout=15) == 0
     assert wait_until(lambda: (g := app.desktop.tray_geometry()) is None or g[2] < 16, 10)
 
@@ -177,7 +180,7 @@ def test_gtk_backend_left_click_opens_the_menu_too(tray_app, kw_env, plugin_log)
     assert wait_until(app.menu_window, 10), "left click did not open the gtk menu"
     app.desktop.screenshot("tray-menu-gtk")
     app.desktop.xdotool("key", "Escape")
-    app.choose(6)  # Quit
+    app.choose(7)  # Quit (after "Uninstall kubewarm…")
     assert app.proc.wait(timeout=15) == 0
 
 

@@ -120,6 +120,7 @@ def test_menu_items_labels_and_states(menu):
         "Start at login",
         "Open log",
         f"kubewarm {__version__}",
+        "Uninstall kubewarm…",
         "Quit",
     ]
     for caption in (menu_items[0], menu_items[2], find(menu_items, "Other contexts")):
@@ -278,3 +279,20 @@ def test_quit(menu):
     items, _, ui, _ = menu
     _click(find(items(), "Quit"))
     assert ui.quit_called
+
+
+def test_uninstall_asks_for_confirmation_then_undoes_everything_and_quits(menu, world):
+    items, _, ui, _ = menu
+    _click(find(items(), "Uninstall kubewarm…"))
+    texts = _texts(items())
+    assert "Uninstall kubewarm…" not in texts and not ui.quit_called
+    assert world["path"].read_bytes() != world["original"], "nothing done before confirming"
+    _click(find(items(), "Cancel uninstall"))
+    assert "Uninstall kubewarm…" in _texts(items()) and "Cancel uninstall" not in _texts(items())
+    _click(find(items(), "Uninstall kubewarm…"))
+    _click(find(items(), "Confirm: restore kubeconfig, remove cache and login item, quit"))
+    assert world["path"].read_bytes() == world["original"]
+    assert not cred_files(world["env"])
+    assert ui.quit_called
+    title, message = ui.notifications[-1]
+    assert title == "kubewarm: uninstalled" and "restore " in message

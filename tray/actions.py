@@ -34,6 +34,7 @@ class MenuActions:
         self._quit = quit
         self._changed = changed
         self.last_result = ""
+        self.uninstall_pending = False  # "Uninstall kubewarm…" chosen, not yet confirmed
 
     def _report(self, line: str, title: str = "", message: str = "") -> None:
         self.last_result = short(line, 60)
@@ -103,6 +104,31 @@ class MenuActions:
 
     def _open_failed(self, problem: str) -> None:
         self._report(problem, "kubewarm: open log", problem)
+
+    def request_uninstall(self) -> None:
+        """First step: the menu then shows what uninstall does, with Confirm and Cancel."""
+        self.uninstall_pending = True
+        self._report("Uninstall: confirm or cancel below")
+
+    def cancel_uninstall(self) -> None:
+        self.uninstall_pending = False
+        self._report("Uninstall cancelled")
+
+    def confirm_uninstall(self) -> None:
+        """``kubewarm uninstall`` from this tray: restore kubeconfig, remove the login item,
+        clear every store, remove kubewarm's files; then quit (nothing left to keep warm)."""
+        # lazy: start-up (only when the user uninstalls)
+        from kubewarm.engine.cli.uninstall import format_report
+
+        # lazy: start-up (only when the user uninstalls)
+        from kubewarm.engine.system.uninstall import uninstall
+
+        self.uninstall_pending = False
+        report = uninstall(from_tray=True)
+        title = "kubewarm: uninstalled" if report.ok else "kubewarm: uninstall stopped"
+        self._report(title, title, format_report(report))
+        if report.ok:
+            self._quit()
 
     def quit(self) -> None:
         self._quit()

@@ -40,6 +40,8 @@ OTHERS_CAPTION = "Other contexts"
 CONTEXTS_CAPTION = "Contexts"
 SWITCH_CAPTION = "Switch context"
 LOGIN = "Log in…"
+UNINSTALL = "Uninstall kubewarm…"
+UNINSTALL_CONFIRM = "Confirm: restore kubeconfig, remove cache and login item, quit"
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,13 @@ def build(view: MenuView, actions) -> list[Item]:
         Item("Start at login", actions.toggle_start_at_login, checked=view.start_at_login),
         Item("Open log", actions.open_log),
         Item(f"kubewarm {view.version}", enabled=False),
-        Item("Quit", actions.quit),
     ]
+    if getattr(actions, "uninstall_pending", False):  # a confirmation, in the menu itself
+        items += [
+            Item(UNINSTALL_CONFIRM, actions.confirm_uninstall),
+            Item("Cancel uninstall", actions.cancel_uninstall),
+        ]
+    else:
+        items.append(Item(UNINSTALL, actions.request_uninstall))
+    items.append(Item("Quit", actions.quit))
     return items

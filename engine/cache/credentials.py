@@ -33,11 +33,13 @@ from kubewarm.engine.hotpath import (
     mark_keyring_stalled,
     timing,
     uses_file_store,
+    utc_stamp,
     write_stderr,
     write_stdout,
 )
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.choice import choose
+from kubewarm.engine.system import install
 
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
 # A store call that fails after this long was waiting on a daemon that stopped answering.
@@ -307,7 +309,7 @@ def foreground(
     else:
         debug.log(
             f"key={key[:12]} stored in {store_name}, expires"
-            f" {_clock(entry.expires)}{'' if entry.explicit else ' (default TTL)'}"
+            f" {utc_stamp(entry.expires)}{'' if entry.explicit else ' (default TTL)'}"
             f" {_elapsed(started)}"
         )
     return 0
@@ -375,9 +377,10 @@ def refresh(
 
 
 def package_root() -> str:
-    """The directory that ``kubewarm``'s subpackages live in (site-packages/kubewarm, or the
-    source tree for an editable install, where ``kubewarm.engine`` maps to ``engine/``)."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    """The directory that ``kubewarm``'s subpackages live in (site-packages/kubewarm, a
+    Briefcase bundle's app/kubewarm, or the source tree for an editable install, where
+    ``kubewarm.engine`` maps to ``engine/``)."""
+    return install.package_root()
 
 
 def bootstrap_code(statement: str) -> str:
@@ -407,9 +410,13 @@ def helper_command(statement: str) -> list[str]:
     """argv of an isolated Python helper running ``statement``: ``-I`` (no current directory,
     ``PYTHONPATH`` or user site on ``sys.path``), kubewarm and its dependencies found where
     this process found them. Start it with :func:`plugin.spawn_detached`, which also gives it
-    a neutral working directory."""
-    extend = "sys.path.extend(p for p in " + repr(_inherited_path()) + " if p not in sys.path);"
-    return [sys.executable, "-I", "-c", bootstrap_code(extend + statement)]
+    a neutral working directory. The program is this installation's real Python, or inside a
+    Briefcase bundle without one the app's stub (``install.Installation.helper_argv``): the
+    stub runs a fixed module and would ignore ``-c``."""
+    installation = install.current()
+    inherited = [*_inherited_path(), *installation.extra_path]
+    extend = "sys.path.extend(p for p in " + repr(inherited) + " if p not in sys.path);"
+    return installation.helper_argv(bootstrap_code(extend + statement))
 
 
 def spawn_background_refresh(argv: list[str], key: str) -> None:
@@ -464,10 +471,6 @@ def _open_store(values: Mapping[str, str]):
 
 def _emit(data: bytes) -> None:
     write_stdout(data)
-
-
-def _clock(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _elapsed(started: float) -> str:

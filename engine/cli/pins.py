@@ -9,7 +9,7 @@ import sys
 
 from kubewarm.engine.cache import admin as cache_admin
 from kubewarm.engine.cli.text import fail
-from kubewarm.engine.contexts import approvals, pins
+from kubewarm.engine.contexts import approvals, pins, recent
 from kubewarm.engine.contexts.state import static_states
 from kubewarm.engine.core import settings
 from kubewarm.engine.kubeconfig import files as kubeconfig_files
@@ -40,7 +40,10 @@ def register(subparsers) -> None:
     unpin.add_argument("--all", action="store_true", help="unpin every context")
     unpin.set_defaults(func=run_unpin)
 
-    listing = subparsers.add_parser("pins", help="list the pinned contexts and their state")
+    listing = subparsers.add_parser(
+        "pins",
+        help="list the pinned contexts (and those kept warm because kubectl used them recently)",
+    )
     listing.set_defaults(func=run_pins)
 
 
@@ -104,7 +107,8 @@ def run_unpin(ns) -> int:
 def run_pins(ns) -> int:
     values = settings.load()
     pinned = pins.load(values)
-    if not pinned:
+    warm_recent = recent.window_days(values) > 0
+    if not pinned and not warm_recent:
         print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
         return 0
     try:
@@ -117,13 +121,21 @@ def run_pins(ns) -> int:
     except StoreUnavailable as exc:
         print(f"kubewarm: credential store unavailable: {exc}", file=sys.stderr)
         entries = []
-    states, _ = static_states(list(known.values()), pinned, entries, values)
+    states, targets = static_states(list(known.values()), pinned, entries, values)
     states = live.overlay(states)  # a running warmer's refreshing / failed / needs login
-    width = max(len(n) for n in pinned)
-    for name in pinned:
+    used = recent.read(values, targets, pinned)
+    if not pinned and not used:
+        print(
+            "Nothing is pinned, and no context was used recently through kubewarm."
+            " Pin a context with: kubewarm pin CONTEXT"
+        )
+        return 0
+    width = max(len(n) for n in [*pinned, *used])
+    for name in [*pinned, *used]:
         state = states[name]
         plugin = f"  ({state.plugin})" if state.plugin else ""
-        print(f"{name.ljust(width)}  {state.label()}{plugin}")
+        why = f"  [{recent.LABEL}]" if name in used else ""
+        print(f"{name.ljust(width)}  {state.label()}{plugin}{why}")
     if where:
         print(f"(kubeconfig read from {where})")
     return 0

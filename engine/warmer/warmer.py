@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 from kubewarm.engine.cache import admin as cache_admin
 from kubewarm.engine.cache import credentials
-from kubewarm.engine.contexts import approvals, pins
+from kubewarm.engine.contexts import approvals, pins, recent
 from kubewarm.engine.contexts.state import (
     COLD,
     NEEDS_LOGIN,
@@ -70,6 +70,7 @@ class Warmer:
         self._runtime: dict[str, policy.Runtime] = {}
         self._contexts: list = []
         self._pins: list[str] = []
+        self._recent: list[str] = []
         self._values: dict[str, str] = {}
         self._problem = ""
         self._signature: tuple = ()
@@ -203,7 +204,8 @@ class Warmer:
             self._values, self._contexts, self._pins = snap.values, snap.contexts, snap.pins
             self._targets = snap.targets
             merged, self._runtime, ended = policy.overlay_all(snap.states, self._runtime)
-            self._states = merged
+            self._recent = snap.recent  # KUBEWARM_WARM_RECENT: no retry, out once it fails
+            self._pins, self._states = recent.settle(snap.pins, snap.recent, merged)
             self._problem = "; ".join(snap.problems)
             after = {n: (s.phase, s.expires, s.pinned, s.reason) for n, s in merged.items()}
         for name in ended:
@@ -289,7 +291,7 @@ class Warmer:
             stored = self._world.stored_expiry(target, time.time())
             expires, lifetime = stored if stored else (outcome.expires, 0.0)
         with self._lock:
-            pinned = name in self._pins if outcome.ok else state.pinned
+            pinned = name in self._pins if outcome.ok else state.pinned and name not in self._recent
             verdict = policy.judge(
                 self._runtime.get(name, policy.IDLE), ok=outcome.ok,
                 needs_login=outcome.needs_login, reason=outcome.reason, attempt=attempt,
