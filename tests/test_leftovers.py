@@ -39,15 +39,23 @@ def test_housekeeping_removes_old_temp_files_and_served_markers(kw_env, plugin_l
     settings_tmp = _temp_file(Path(kw_env["KUBEWARM_CONFIG_DIR"]), "settings", 3600)
     served = cache / "served"
     served.mkdir(mode=0o700)
-    markers = [served / f"{i:032x}-{1000 + i}" for i in range(50)]
-    for marker in markers:
+    # one kubectl call after another, each its own marker: all but the newest go (the newest
+    # says when the key was last used, kept for KUBEWARM_WARM_RECENT); a key unused for over
+    # 30 days loses its last one too
+    markers = [served / f"{'ab' * 16}-{1000 + i}" for i in range(50)]
+    for i, marker in enumerate(markers):
         marker.write_text("x")
-        _aged(marker, 7200)
+        _aged(marker, 7200 + i)
+    newest, markers = markers[0], markers[1:]
+    stale_key = served / f"{'cd' * 16}-999"
+    stale_key.write_text("x")
+    markers.append(_aged(stale_key, 31 * 86400))
     (cache / "housekeeping").unlink()  # due
     assert run_shim(fake_plugin_argv(log=plugin_log), kw_env).returncode == 0
     assert wait_for(lambda: not old_tmp.exists() and not settings_tmp.exists(), 20)
     assert young_tmp.exists()
     assert wait_for(lambda: not any(m.exists() for m in markers), 20)
+    assert newest.exists()
 
 
 def test_clear_all_removes_temp_files(kw_env):
