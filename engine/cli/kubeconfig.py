@@ -32,6 +32,14 @@ def register(subparsers) -> None:
         metavar="PATH",
         help="the shim command to write instead of kubewarm's launcher (a kubewarm-exec)",
     )
+    inject.add_argument(
+        "--force",
+        action="store_true",
+        help=(
+            "make the launcher run this installation even if it runs another one that is still"
+            " installed (pipx and a package side by side), or a newer kubewarm"
+        ),
+    )
     inject.set_defaults(func=run_inject)
 
     restore = subparsers.add_parser(
@@ -76,7 +84,7 @@ def run_inject(ns) -> int:
     # lazy: start-up (inject adds difflib, tempfile, hashlib: ~10 ms on every command)
     from kubewarm.engine.kubeconfig.inject import inject
 
-    report = inject(ns.kubeconfig, ns.context, ns.user, ns.command, ns.dry_run)
+    report = inject(ns.kubeconfig, ns.context, ns.user, ns.command, ns.dry_run, force=ns.force)
     return _print_report(report, "inject")
 
 
@@ -136,6 +144,8 @@ def _print_report(report, verb: str) -> int:
             print(f"kubectl now runs {shim} for them. Undo with: kubewarm restore")
     elif verb == "inject" and report.unchanged and report.shim is not None:
         print(f"They run {report.shim.command}.")
+    for note in report.notes:
+        print(f"kubewarm {verb}: {note}")
     failed = [s for s in report.skipped if report.filtered or not s.reason.startswith(_NO_PLUGIN)]
     return 1 if failed else 0
 
