@@ -252,7 +252,10 @@ def launcher_text(
         if not app:
             raise ValueError("a launcher needs an interpreter or the app's program")
         guard = f"[ -x {_sh_quote(app)} ] && "
-        run = f'exec {_sh_quote(app)} exec "$@"'
+        # Briefcase's macOS GUI stub logs two lines through NSLog (stderr, so on every
+        # kubectl call) when the app ships no std-nslog handler, unless it believes Xcode
+        # captures its output: this variable is the stub's own test for that.
+        run = f'IDE_DISABLED_OS_ACTIVITY_DT_MODE=1 exec {_sh_quote(app)} exec "$@"'
         what = app
     head = (
         "#!/bin/sh\n"
