@@ -102,8 +102,11 @@ def smoke(app: str, work: Path) -> str:
         config.write_text(kubeconfig_text(url, ca_b64, [*plugin, "--log", str(runs)]))
         _check(_run([app, "inject", "--kubeconfig", str(config)], env), "kubewarm inject")
         wrapped = _load_yaml(config.read_text())
-        command = wrapped["users"][0]["user"]["exec"]["command"]
-        if Path(command).name.lower() not in ("kubewarm-exec", "kubewarm-exec.exe"):
+        block = wrapped["users"][0]["user"]["exec"]
+        command, args = block["command"], block.get("args") or []
+        name = Path(command.replace("\\", "/")).name.lower()
+        pip_windows = name == "kubewarm.exe" and args[:1] == ["exec"]  # pip's console script
+        if name not in ("kubewarm-exec", "kubewarm-exec.exe") and not pip_windows:
             raise SmokeError(f"inject wrote exec.command {command!r}, not a kubewarm-exec")
         for n in (1, 2):
             get = _run([kubectl, "--kubeconfig", str(config), "get", "--raw", "/version"], env)
