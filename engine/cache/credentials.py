@@ -193,6 +193,16 @@ def _save(store, key: str, entry: Entry, recipe: bytes) -> str:
     return ""
 
 
+def _missing_plugin_help(argv: list[str], env: Mapping[str, str]) -> str:
+    """client-go's missing-plugin help and the wrapped user's ``installHint``, which kubectl
+    no longer shows itself (it runs the launcher, which exists)."""
+    # lazy: start-up (the kubeconfig parser, yaml: only when a plugin is missing)
+    from kubewarm.engine.kubeconfig import install_hint
+
+    hint = install_hint.install_hint(env.get("KUBEWARM_USER", ""), argv[0], env)
+    return install_hint.missing_plugin_help(hint)
+
+
 def _plugin_name(argv: list[str]) -> str:
     return os.path.basename(argv[0]) if argv else "?"
 
@@ -239,6 +249,8 @@ def foreground(
             result = run_foreground(argv, env)
         except PluginNotFound as exc:
             print(f"kubewarm: {exc}", file=sys.stderr)
+            if "KUBERNETES_EXEC_INFO" in env:  # kubectl asked: say what it would have said
+                print(_missing_plugin_help(argv, env), end="", file=sys.stderr)
             return 127
         if result.passed_through:
             debug.log(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from kubewarm.engine.cache import admin as cache_admin
+from kubewarm.engine.cli.output import add_output_option, print_json, state_json
 from kubewarm.engine.cli.text import fail
 from kubewarm.engine.contexts import approvals, pins
 from kubewarm.engine.contexts.state import static_states
@@ -40,6 +41,7 @@ def register(subparsers) -> None:
     unpin.set_defaults(func=run_unpin)
 
     listing = subparsers.add_parser("pins", help="list the pinned contexts and their state")
+    add_output_option(listing)
     listing.set_defaults(func=run_pins)
 
 
@@ -104,7 +106,10 @@ def run_pins(ns) -> int:
     values = settings.load()
     pinned = pins.load(values)
     if not pinned:
-        print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
+        if ns.output == "json":
+            print_json({"pins": []})
+        else:
+            print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
         return 0
     try:
         known, where = _known_contexts()
@@ -117,6 +122,9 @@ def run_pins(ns) -> int:
         print(f"kubewarm: credential store unavailable: {exc}", file=sys.stderr)
         entries = []
     states, _ = static_states(list(known.values()), pinned, entries, values)
+    if ns.output == "json":
+        print_json({"pins": [state_json(states[name]) for name in pinned]})
+        return 0
     width = max(len(n) for n in pinned)
     for name in pinned:
         state = states[name]
