@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "kubewarm.engine.cli.kubeconfig",  # inject, restore, status
     "kubewarm.engine.cli.cache",  # clear, entries
     "kubewarm.engine.cli.pins",  # pin, unpin, pins
+    "kubewarm.engine.cli.stats",  # stats
 )
 
 
