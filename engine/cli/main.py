@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "kubewarm.engine.cli.cache",  # clear, entries
     "kubewarm.engine.cli.pins",  # pin, unpin, pins
     "kubewarm.engine.cli.stats",  # stats
+    "kubewarm.engine.cli.doctor",  # doctor
 )
 
 
