@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "kubewarm.engine.cli.pins",  # pin, unpin, pins
     "kubewarm.engine.cli.stats",  # stats
     "kubewarm.engine.cli.doctor",  # doctor
+    "kubewarm.engine.cli.completion",  # completion (and the hidden __complete)
 )
 
 
@@ -51,6 +52,7 @@ def build_parser(extra=()):
         module.register(sub)
     for register in extra:
         register(sub)
+    parser.set_defaults(_parser=parser)  # `kubewarm completion` lists every subcommand
     return parser
 
 
