@@ -115,6 +115,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "KUBEWARM_DEBUG": ("", "1: one stderr line per shim decision (never a secret)"),
     "KUBEWARM_PINS": ("[]", "contexts the tray keeps warm (JSON list; use `kubewarm pin`)"),
     "KUBEWARM_BACKUPS": ("10", "kubeconfig backups kept per file (taken before each change)"),
+    "KUBEWARM_WARM_RECENT": ("off", "on, or N days: also keep warm contexts kubectl used lately"),
 }
 
 
@@ -608,7 +609,8 @@ def write_stdout(data: bytes) -> None:
         view = view[written:]
 
 
-def _clock(epoch: float) -> str:
+def utc_stamp(epoch: float) -> str:
+    """``2026-11-30T14:32:00Z``: how debug lines give a time."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
@@ -676,7 +678,7 @@ def main(argv: list[str] | None = None) -> None:
             if debug_enabled():
                 debug_log(
                     f"key={key[:12]} {'stale, refreshing in background' if stale else 'hit'}"
-                    f" store={store_name} expires={_clock(expires)} in {remaining:.0f}s"
+                    f" store={store_name} expires={utc_stamp(expires)} in {remaining:.0f}s"
                     f" {(time.perf_counter() - started) * 1000:.1f}ms"
                 )
             # Done: stdout was written with os.write, stderr is flushed. Skipping interpreter

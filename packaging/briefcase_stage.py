@@ -9,7 +9,8 @@ from the repository's pyproject (name, version, description, dependencies: writt
 dependencies), copies ``engine/`` and ``tray/`` into the app package ``src/kubewarm`` with a
 ``__main__`` that starts the tray, copies ``icons/``, then runs ``briefcase ARGS`` in ``<out>``
 (e.g. ``-- create``, ``-- build``, ``-- package``; Briefcase clones its templates from the
-network at ``create``: pass ``--template PATH`` for a local one where there is none).
+network at ``create``: pass ``-C 'template="PATH"'`` for a local one where there is none;
+``packaging/build.py`` does all of this in one command per format).
 
 This file is a script, not a module of an importable ``packaging`` package: that name belongs
 to the well-known ``packaging`` library.
@@ -30,11 +31,36 @@ else:  # Python 3.10: the backport (a test dependency there)
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-MAIN = '''"""Briefcase entry point: the tray app (BRIEFCASE_MAIN_MODULE may select the shim)."""
+MAIN = '''"""Briefcase entry point. The app's stub runs this module whatever its arguments.
 
-from kubewarm.tray.cli import main
+- ``kubewarm-exec[.exe]`` (the Windows console stub beside the GUI one): the credential shim;
+- ``kubewarm exec PLUGIN ...``: the shim (the launcher in a macOS bundle, which has no Python);
+- ``kubewarm --kubewarm-helper CODE ARGS...``: a background helper (refresh, housekeeping),
+  as ``python -I -c CODE ARGS...`` would run it where there is an interpreter;
+- anything else: the tray app and the command line.
+"""
 
-main()
+import os
+import sys
+
+
+def _run() -> None:
+    args = sys.argv[1:]
+    stem = os.path.splitext(os.path.basename(sys.executable))[0].lower()
+    if stem == "kubewarm-exec" or args[:1] == ["exec"]:
+        from kubewarm.engine.hotpath import main
+
+        main(args if stem == "kubewarm-exec" else args[1:])
+    elif args[:1] == ["--kubewarm-helper"] and len(args) >= 2:
+        sys.argv = ["-c", *args[2:]]
+        exec(compile(args[1], "<kubewarm helper>", "exec"), {"__name__": "__main__"})
+    else:
+        from kubewarm.tray.cli import main
+
+        main()
+
+
+_run()
 '''
 
 
@@ -90,7 +116,7 @@ def merged_config(root: Path = ROOT) -> dict:
         "version": project["version"],
         "description": project["description"],
         "requires-python": project.get("requires-python", ">=3.10"),
-        "license": project.get("license", {"text": "Apache-2.0"}),
+        "license": {"file": "LICENSE"},  # Briefcase packages the file itself
         "dependencies": list(project.get("dependencies", [])),
     }
     briefcase = dict(briefcase)
@@ -118,7 +144,7 @@ def stage(out: Path, root: Path = ROOT) -> Path:
         shutil.copytree(root / "icons", package / "icons", ignore=ignore)
     (package / "__init__.py").write_text('"""kubewarm, as packaged by Briefcase."""\n')
     (package / "__main__.py").write_text(MAIN)
-    for name in ("README.md", "LICENSE"):
+    for name in ("README.md", "LICENSE", "CHANGELOG.md"):
         if (root / name).exists():
             shutil.copy2(root / name, out / name)
     pyproject = out / "pyproject.toml"

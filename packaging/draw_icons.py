@@ -2,7 +2,9 @@
 
     python packaging/draw_icons.py [--out DIR] [--preview FILE]
 
-One image per state and size: ``kubewarm-<state>-<size>.png``. States:
+One image per state and size: ``kubewarm-<state>-<size>.png``; and the application icon
+(``kubewarm-<size>.png`` 16…512, ``kubewarm.icns``, ``kubewarm.ico``) that Briefcase puts in
+the packages. States:
 
 - ``warm``: every pinned context is warm: an amber disc with a white check mark;
 - ``refreshing``: a refresh is running: a blue disc with a white circular arrow;
@@ -28,6 +30,7 @@ from PIL import Image, ImageDraw
 
 STATES = ("warm", "refreshing", "failing", "idle")
 SIZES = (16, 22, 24, 32, 48, 64, 128)
+APP_SIZES = (16, 32, 64, 128, 256, 512)  # the app icon at every size Briefcase asks for
 SCALE = 8
 
 FILL = {
@@ -187,13 +190,30 @@ def write_all(out: str) -> list[str]:
     return written
 
 
+def write_app_icons(out: str) -> list[str]:
+    """The application's icon (the "warm" glyph) as Briefcase wants it: ``kubewarm-<size>.png``
+    for Linux, ``kubewarm.icns`` for macOS, ``kubewarm.ico`` for Windows."""
+    os.makedirs(out, exist_ok=True)
+    written = []
+    for size in APP_SIZES:
+        path = os.path.join(out, f"kubewarm-{size}.png")
+        draw("warm", size).save(path, optimize=True)
+        written.append(path)
+    big = draw("warm", 512)
+    icns = os.path.join(out, "kubewarm.icns")
+    big.save(icns, sizes=[(s, s) for s in APP_SIZES])
+    ico = os.path.join(out, "kubewarm.ico")
+    big.save(ico, sizes=[(s, s) for s in (16, 24, 32, 48, 64, 128, 256)])
+    return [*written, icns, ico]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument("--out", default=os.path.join(here, "icons"))
     parser.add_argument("--preview", metavar="FILE", help="also write a preview sheet")
     ns = parser.parse_args(argv)
-    written = write_all(ns.out)
+    written = write_all(ns.out) + write_app_icons(ns.out)
     print(f"wrote {len(written)} icons to {ns.out}")
     if ns.preview:
         preview().save(ns.preview)

@@ -3,8 +3,15 @@
 The ``secret_service`` fixture starts a ``dbus-daemon`` with its own config (no service
 directories, so nothing is ever auto-started on it) and ``gnome-keyring-daemon --unlock
 --components=secrets`` fed its password on stdin, points ``DBUS_SESSION_BUS_ADDRESS`` at the
-private bus, and kills both by PID in teardown. Helpers lock and unlock the login collection
-and kill the keyring daemon mid-test.
+private bus, and kills both by PID in teardown. Helpers lock and unlock the login collection,
+kill the keyring daemon mid-test, and restart it when it has died on its own.
+
+gnome-keyring-daemon 42.1 (Debian 12) can abort under a burst of short-lived Secret Service
+connections: ``GLib-GIO:ERROR ... invoke_get_property_in_idle_cb: assertion failed: (error !=
+NULL)`` after ``gkd_secret_service_get_pkcs11_session: assertion 'client' failed`` (a property
+read from a caller it has no client record for). A desktop session restarts it (systemd's
+``Restart=on-failure``); ``revive_keyring`` does the same, so tests can check that kubewarm
+survives the crash rather than fail because of it.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 <busconfig>
   <type>session</type>
   <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
+  <auth>EXTERNAL</auth>{servicedir}
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
@@ -34,6 +41,13 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
   </policy>
 </busconfig>
 """
+
+
+def bus_config(socket: Path | str, services: Path | str | None = None) -> str:
+    """A private session bus's configuration; with ``services``, a folder of activatable
+    services (else nothing can be activated on it)."""
+    servicedir = f"\n  <servicedir>{services}</servicedir>" if services else ""
+    return BUS_CONFIG.format(socket=socket, servicedir=servicedir)
 
 
 class SecretService:
@@ -44,6 +58,8 @@ class SecretService:
         self.address = ""
         self.bus_pid = 0
         self.keyring_pid = 0
+        self.crashes: list[str] = []  # why each daemon that died on its own died
+        self._keyring: subprocess.Popen | None = None
         self._procs: list[subprocess.Popen] = []
 
     @property
@@ -68,7 +84,7 @@ class SecretService:
             (self.root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
         socket = self.root / "run" / "bus"
         config = self.root / "bus.conf"
-        config.write_text(BUS_CONFIG.format(socket=socket))
+        config.write_text(bus_config(socket))
         bus = subprocess.Popen(
             ["dbus-daemon", "--config-file", str(config), "--nofork", "--print-address=1"],
             stdout=subprocess.PIPE,
@@ -92,6 +108,7 @@ class SecretService:
             env=self._daemon_env(),
         )
         self._procs.append(keyring)
+        self._keyring = keyring
         self.keyring_pid = keyring.pid
         assert keyring.stdin is not None
         keyring.stdin.write(PASSWORD)
@@ -201,10 +218,29 @@ class SecretService:
 
     def kill_keyring(self) -> None:
         """Kill gnome-keyring-daemon (SIGKILL) and wait until its bus name is gone."""
+        self._keyring = None  # killed on purpose: not a crash, not revived
         kill_pid(self.keyring_pid, timeout=0.1)
         deadline = time.monotonic() + 10
         while self.serving() and time.monotonic() < deadline:
             time.sleep(0.05)
+
+    def keyring_died(self) -> bool:
+        """Whether the current gnome-keyring-daemon has exited without being killed by us."""
+        return self._keyring is not None and self._keyring.poll() is not None
+
+    def revive_keyring(self) -> bool:
+        """Start gnome-keyring-daemon again if it died on its own (as a session's service
+        manager would), recording why it died; True if it had to."""
+        if not self.keyring_died():
+            return False
+        assert self._keyring is not None
+        code = self._keyring.returncode
+        how = f"signal {-code}" if code < 0 else f"exit status {code}"
+        log = (self.root / "gnome-keyring.log").read_text(errors="replace").splitlines()
+        last = next((line for line in reversed(log) if line.strip()), "")
+        self.crashes.append(f"gnome-keyring-daemon {self._keyring.pid} died ({how}): {last}")
+        self.start_keyring()
+        return True
 
     def stop(self) -> None:
         for proc in reversed(self._procs):

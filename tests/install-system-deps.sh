@@ -12,6 +12,10 @@ PKGS=(
   # the autostart entry, gcc builds tests/wallshift.c (a wall-clock jump, as after a sleep),
   # xdg-open (with file for MIME types) serves "Open log", DejaVu renders the menus' text
   dex desktop-file-utils gcc libc6-dev xdg-utils file fonts-dejavu-core
+  # tests/test_installed_deb.py: packaging/build.py deb compiles Briefcase's stub and packs a .deb
+  make python3-dev python3-venv dpkg-dev
+  # tests/test_pipx.py
+  pipx
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -274,3 +274,70 @@ def test_strategies_reach_the_interesting_cases():
     assert decode(Entry(b"x", 2, 1, True).encode()).payload == b"x"
     with _config_dir(b"KUBEWARM_DEFAULT_TTL = 30\n# c\n") as path:
         assert read_settings_file(path) == {"KUBEWARM_DEFAULT_TTL": "30"}
+
+
+# --- the kubeconfig model: any text is a model or one KubeconfigError -----------------------
+
+_scalar = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=12),
+    st.sampled_from(["aws", "~", "null", "[", "&a x", "*a", "!!binary x", "- a"]),
+)  # fmt: skip
+_yaml_value = st.recursive(
+    _scalar,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_EXEC_OPTIONAL = ("args", "env", "apiVersion", "provideClusterInfo", "interactiveMode")
+_exec_block = st.fixed_dictionaries(
+    {"command": _scalar | st.just("aws")}, optional={k: _yaml_value for k in _EXEC_OPTIONAL}
+)
+_user = st.fixed_dictionaries({}, optional={"exec": _exec_block, "token": _scalar})
+
+
+def _named(field: str, body) -> st.SearchStrategy:
+    return st.lists(st.fixed_dictionaries({"name": _scalar, field: body}), max_size=2)
+
+
+_kubeconfig_doc = st.fixed_dictionaries(
+    {},
+    optional={
+        "apiVersion": _yaml_value,
+        "kind": st.sampled_from(["Config", "Other", ""]),
+        "clusters": _named("cluster", _yaml_value),
+        "users": _named("user", _user),
+        "contexts": _named("context", _yaml_value),
+        "current-context": _scalar,
+    },
+)
+_kubeconfig_text = (
+    _kubeconfig_doc.map(lambda d: _dump(d))
+    | st.text(max_size=200)
+    | st.sampled_from(["a: &x [*x]", "a: !!python/object:os.system x", "\ufeff---\n...", "[" * 300])
+)
+
+
+def _dump(doc: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+@BOUNDED
+@given(text=_kubeconfig_text)
+def test_kubeconfig_model_reads_or_says_why(text):
+    from kubewarm.engine.kubeconfig import merge
+    from kubewarm.engine.kubeconfig.files import KubeconfigPath
+    from kubewarm.engine.kubeconfig.model import KubeconfigError
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "config")
+        with open(path, "w", encoding="utf-8", errors="surrogatepass") as fh:
+            fh.write(text)
+        try:
+            contexts = merge.merge_contexts(merge.load([KubeconfigPath(path, path, "default")]))
+        except KubeconfigError as exc:
+            assert "\n" not in str(exc) and path in str(exc)
+            return
+        assert all(isinstance(c.name, str) for c in contexts)

@@ -14,7 +14,7 @@ from kubewarm.engine.stores.keyring_items import SERVICE, chunk_name, utf16_unit
 from kubewarm.engine.stores.keyring_store import KeyringStore
 
 from tests.fixtures_keyring import PASSWORD
-from tests.test_store_contract import credential_blob, new_key
+from tests.test_store_contract import credential_blob, new_key, rewrite_concurrently
 
 pytestmark = pytest.mark.real
 
@@ -112,6 +112,83 @@ def test_daemon_gone_is_refused_quickly(secret_service):
     assert time.monotonic() - started < 5
     secret_service.start_keyring()  # the login keyring on disk is unlocked again, entry intact
     assert keyring_reader("secret-service")(key) == store.read(key) is not None
+
+
+class _DaemonDiesBefore:
+    """keyring's Secret Service backend, except that gnome-keyring-daemon is killed (SIGKILL, by
+    PID) just before one chosen item call, as when it crashes in the middle of a write."""
+
+    def __init__(self, service, call: str, name: str) -> None:
+        self.real, self.service, self.call, self.name = _backend(), service, call, name
+        self.killed = False
+
+    def _maybe_kill(self, call: str, name: str) -> None:
+        if not self.killed and (call, name) == (self.call, self.name):
+            self.killed = True
+            self.service.kill_keyring()
+
+    def get_password(self, service: str, name: str):
+        return self.real.get_password(service, name)
+
+    def set_password(self, service: str, name: str, value: str) -> None:
+        self._maybe_kill("set", name)
+        self.real.set_password(service, name, value)
+
+    def delete_password(self, service: str, name: str) -> None:
+        self._maybe_kill("delete", name)
+        self.real.delete_password(service, name)
+
+
+@pytest.mark.parametrize(
+    "call, item, survives",
+    [
+        ("set", "b0", "old"),  # the first chunk of the new generation
+        ("set", "b5", "old"),  # half of the chunks written
+        ("set", "", "old"),  # all chunks written, not the manifest
+        ("delete", "a3", "new"),  # the manifest written, the old chunks half deleted
+    ],
+    ids=["first-chunk", "mid-chunks", "manifest", "old-chunks"],
+)
+def test_chunked_write_cut_short_by_the_daemon_dying(secret_service, call, item, survives):
+    """A 12 KB value written as Windows-sized chunks, the daemon killed at each step of the
+    rewrite: the write fails with StoreUnavailable (never another error), and once the daemon is
+    back both readers return the previous value or the new one, whole, and the next write
+    succeeds and leaves no chunk of the other generation behind."""
+    key = new_key()
+    old, new, newest = (credential_blob(12288, marker=c * 13000) for c in "ABC")
+    KeyringStore(kind="secret-service", max_units=1200).write(key, old)
+    name = chunk_name(key, item[0], int(item[1:])) if item else key
+    dying = _DaemonDiesBefore(secret_service, call, name)
+    with pytest.raises(StoreUnavailable, match="Secret Service"):
+        KeyringStore(dying, kind="secret-service", max_units=1200).write(key, new)
+    assert dying.killed
+    secret_service.start_keyring()
+    store = KeyringStore(kind="secret-service", max_units=1200)
+    expected = old if survives == "old" else new
+    assert store.read(key) == expected == keyring_reader("secret-service")(key)
+    store.write(key, newest)
+    assert store.read(key) == newest == keyring_reader("secret-service")(key)
+    raw = _raw(key)
+    assert raw is not None
+    generation = raw.decode()[1]
+    other = "b" if generation == "a" else "a"
+    assert [_raw(chunk_name(key, other, i)) for i in range(12)] == [None] * 12
+    assert store.list_keys() == [key]
+
+
+@pytest.mark.parametrize("max_units", [None, 1200], ids=["plain", "chunked"])
+def test_concurrent_rewrites_survive_the_daemon_being_killed(secret_service, kw_env, max_units):
+    """The store contract's concurrent rewrites, with gnome-keyring-daemon killed (by PID) once
+    a rewrite has landed and started again: writes in flight fail with StoreUnavailable and
+    the writers go on, no reader ever sees a mix, and the store is usable again afterwards."""
+    spec = f"secret-service:{max_units}" if max_units else "secret-service"
+    store = KeyringStore(kind="secret-service", max_units=max_units)
+    happened = rewrite_concurrently(
+        spec, store, keyring_reader("secret-service"), secret_service, kill_daemon=True
+    )
+    assert happened["interrupted"]
+    assert happened["failed"], "no write was in flight when the daemon was killed"
+    assert happened["unavailable"] > 0
 
 
 def test_no_session_bus(monkeypatch, tmp_path):

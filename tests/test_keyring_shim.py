@@ -4,6 +4,7 @@ dead daemon never breaks kubectl and never sends a token to disk."""
 
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -248,6 +249,58 @@ def test_kubectl_end_to_end_with_the_keyring(secret_service, api_server, kw_env,
     assert plugin_runs(plugin_log) == 3
     assert store_files(env) == []
     assert_no_token_on_disk(tokens, tmp_path, secret_service.root, since=started)
+
+
+KILLING_PLUGIN = """
+import os, signal, sys
+
+pid_file = sys.argv[1]
+if os.path.exists(pid_file):  # kill the keyring daemon while kubewarm waits for this plugin
+    with open(pid_file) as fh:
+        pid = int(fh.read())
+    os.unlink(pid_file)
+    os.kill(pid, signal.SIGKILL)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
+def test_keyring_daemon_dies_while_kubectl_waits_for_a_credential(
+    secret_service, api_server, kw_env, tmp_path
+):
+    """gnome-keyring-daemon dies (SIGKILL, by PID) after the shim has looked in the keyring and
+    before it stores what the plugin printed, as when it crashes under load: kubectl still gets
+    its credential, nothing goes to disk instead, and once the daemon is back (a session restarts
+    it) the next call stores in the keyring again and the one after is a keyring hit."""
+    plugin_log, pid_file = tmp_path / "runs.log", tmp_path / "kill-this-pid"
+    killer = tmp_path / "killing_plugin.py"
+    killer.write_text(KILLING_PLUGIN)
+    env = _env(kw_env, secret_service, KUBEWARM_DEBUG="1")
+    wrapped = {
+        "command": shim_command(),
+        "args": [sys.executable, str(killer), str(pid_file), *fake_plugin_argv(log=plugin_log)[1:]],
+        "env": [{"name": "KUBEWARM_USER", "value": "alice"}],
+    }
+    config = write_kubeconfig(tmp_path / "kubeconfig", api_server, {"alice": wrapped})
+    pid_file.write_text(str(secret_service.keyring_pid))
+    started = time.monotonic()
+    during = run_kubectl(kubectl_path("1.33"), config, env=env)
+    assert during.returncode == 0, during.stderr
+    assert "kubewarm-test" in during.stdout
+    assert not pid_file.exists()  # the plugin ran and killed the daemon
+    assert "not cached: cannot" in during.stderr and "Secret Service" in during.stderr
+    assert time.monotonic() - started < 20
+    assert store_files(env) == []
+    assert not secret_service.serving()
+    secret_service.kill_keyring()  # reap the dead daemon
+    secret_service.start_keyring()
+    after = run_kubectl(kubectl_path("1.33"), config, env=env)
+    assert after.returncode == 0, after.stderr
+    assert "stored in keyring" in after.stderr
+    again = run_kubectl(kubectl_path("1.33"), config, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "hit store=keyring" in again.stderr
+    assert plugin_runs(plugin_log) == 2
+    assert store_files(env) == []
 
 
 def test_keyring_hit_imports_nothing_heavy(secret_service, kw_env, plugin_log):

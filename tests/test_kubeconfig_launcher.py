@@ -22,11 +22,13 @@ def _run(argv: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(argv, env=env, capture_output=True, timeout=60, check=False, **kwargs)
 
 
-def test_default_launcher_lives_in_the_data_dir_with_a_one_word_flag_shebang(kw_data):
+def test_default_launcher_lives_in_the_data_dir_and_runs_this_python_with_IS(kw_data):
     path = launcher.write_launcher()
     assert path == os.path.join(kw_data["KUBEWARM_DATA_DIR"], "bin", "kubewarm-exec")
-    first = Path(path).read_text().splitlines()[0]
-    assert first == f"#!{sys.executable} -IS", "interpreter and flags as exactly two words"
+    lines = Path(path).read_text().splitlines()
+    assert lines[0] == "#!/bin/sh", "sh checks the interpreter is still there (uninstall)"
+    run = f'exec \'{sys.executable}\' -IS "$0" "$@"'
+    assert any(line.endswith(run) for line in lines), "this interpreter, with -IS"
     assert os.access(path, os.X_OK)
     result = _run([path, "--version"], kw_data)
     assert result.returncode == 0 and result.stdout.startswith(b"kubewarm-exec ")
@@ -77,10 +79,49 @@ def test_moved_installation_falls_back_to_site_packages_or_says_what_to_do(kw_da
     orphan = tmp_path / "orphan"
     orphan.write_text(launcher.launcher_text(bare, str(tmp_path / "gone"), []))
     orphan.chmod(0o755)
-    result = _run([str(orphan), "aws"], kw_data, text=True)
-    assert result.returncode == 127
-    assert f"points at {tmp_path / 'gone'}, where kubewarm is no longer installed" in result.stderr
-    assert "Run `kubewarm inject` to rewrite it." in result.stderr
+    # kubewarm gone, interpreter kept (a package removed): the plugin runs, with one line
+    log = tmp_path / "runs.log"
+    result = _run([str(orphan), *fake_plugin_argv(log=log)], kw_data, text=True)
+    assert result.returncode == 0 and '"kind":"ExecCredential"' in result.stdout.replace(" ", "")
+    assert plugin_runs(log) == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and f"cannot start kubewarm ({tmp_path / 'gone'}" in lines[0]
+    assert "run `kubewarm uninstall`" in lines[0]
+    result = _run([str(orphan), "no-such-plugin-kw"], kw_data, text=True)
+    assert result.returncode == 127 and "cannot run no-such-plugin-kw" in result.stderr
+
+
+def test_launcher_whose_interpreter_is_gone_runs_the_plugin_itself(kw_data, tmp_path):
+    """A deleted venv or a Python upgraded under pipx: the shebang's interpreter is gone, yet
+    kubectl keeps working, with one stderr line saying how to clean up."""
+    venv_python = tmp_path / "venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(sys.executable)
+    path = launcher.write_launcher(str(tmp_path / "kubewarm-exec"), python=str(venv_python))
+    log = tmp_path / "runs.log"
+    argv = [path, *fake_plugin_argv(log=log)]
+    env = {**kw_data, "KUBEWARM_USER": "alice"}
+    assert _run(argv, env).returncode == 0 and _run(argv, env).returncode == 0
+    assert plugin_runs(log) == 1, "cached while installed"
+    venv_python.unlink()  # rm -rf the venv
+    result = _run(argv, env, text=True)
+    assert result.returncode == 0 and "ExecCredential" in result.stdout
+    assert plugin_runs(log) == 2, "the plugin itself answered"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"kubewarm: this launcher ({path}) cannot start kubewarm")
+    assert f"({venv_python} is gone)" in lines[0] and "kubewarm uninstall" in lines[0]
+
+
+def test_launcher_message_survives_odd_characters_in_paths(kw_data, tmp_path):
+    odd = tmp_path / 'a "$HOME` b\\n'
+    text = launcher.launcher_text(str(odd / "python"), str(odd), [])
+    path = tmp_path / "kubewarm-exec"
+    path.write_text(text)
+    path.chmod(0o755)
+    result = _run([str(path), "true"], kw_data, text=True)
+    assert result.returncode == 0
+    assert f"({odd / 'python'} is gone)" in result.stderr, result.stderr
 
 
 def _spawn(argv: list[str], env: dict) -> tuple[float, float]:

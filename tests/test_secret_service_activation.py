@@ -15,22 +15,8 @@ from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores import secret_service_lean as lean
 
 from tests.fixtures_core import kill_pid, require
+from tests.fixtures_keyring import bus_config
 from tests.shim_helpers import wait_for
-
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={socket}</listen>
-  <auth>EXTERNAL</auth>
-  <servicedir>{services}</servicedir>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
 
 
 class ActivatableBus:
@@ -48,7 +34,7 @@ class ActivatableBus:
             f"[D-BUS Service]\nName=org.freedesktop.secrets\nExec={program}\n"
         )
         config = root / "bus.conf"
-        config.write_text(BUS_CONFIG.format(socket=root / "bus", services=services))
+        config.write_text(bus_config(root / "bus", services))
         self.proc = subprocess.Popen(
             ["dbus-daemon", "--config-file", str(config), "--nofork", "--print-address=1"],
             stdout=subprocess.PIPE,

@@ -120,6 +120,7 @@ def test_menu_items_labels_and_states(menu):
         "Start at login",
         "Open log",
         f"kubewarm {__version__}",
+        "Uninstall kubewarm…",
         "Quit",
     ]
     for caption in (menu_items[0], menu_items[2], find(menu_items, "Other contexts")):
@@ -165,7 +166,7 @@ def test_pin_and_unpin_from_the_menu(menu, world, plugin_log):
 
 
 def test_refresh_and_clear_actions(menu, world, plugin_log):
-    items, actions, _, warmer = menu
+    items, actions, ui, warmer = menu
     assert wait_for(lambda: warmer.states(), 5)
     runs = len(plugin_runs(plugin_log))
     _click(find(items(), "dev").find("Refresh now"))
@@ -176,7 +177,9 @@ def test_refresh_and_clear_actions(menu, world, plugin_log):
     assert len(cred_files(world["env"])) == 1
     assert find(items(), "dev").text == "dev — not cached"
     assert actions.last_result == "Cleared 1 cached credential of dev"
-    assert "Cleared 1 cached credential of dev" in _texts(items())
+    # the result goes to a notification (and the tooltip), never into the menu
+    assert "Cleared 1 cached credential of dev" not in _texts(items())
+    assert ui.notifications[-1] == ("kubewarm", "Cleared 1 cached credential of dev")
     _click(find(items(), "Refresh all pinned"))
     assert actions.last_result == "Refreshing 1 pinned context"
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == runs + 2, 10)
@@ -276,3 +279,20 @@ def test_quit(menu):
     items, _, ui, _ = menu
     _click(find(items(), "Quit"))
     assert ui.quit_called
+
+
+def test_uninstall_asks_for_confirmation_then_undoes_everything_and_quits(menu, world):
+    items, _, ui, _ = menu
+    _click(find(items(), "Uninstall kubewarm…"))
+    texts = _texts(items())
+    assert "Uninstall kubewarm…" not in texts and not ui.quit_called
+    assert world["path"].read_bytes() != world["original"], "nothing done before confirming"
+    _click(find(items(), "Cancel uninstall"))
+    assert "Uninstall kubewarm…" in _texts(items()) and "Cancel uninstall" not in _texts(items())
+    _click(find(items(), "Uninstall kubewarm…"))
+    _click(find(items(), "Confirm: restore kubeconfig, remove cache and login item, quit"))
+    assert world["path"].read_bytes() == world["original"]
+    assert not cred_files(world["env"])
+    assert ui.quit_called
+    title, message = ui.notifications[-1]
+    assert title == "kubewarm: uninstalled" and "restore " in message

@@ -10,14 +10,17 @@ from collections.abc import Callable
 
 from kubewarm.engine.core import events_log
 from kubewarm.engine.core.text import plural, short
-from kubewarm.engine.kubeconfig import wrapping
+from kubewarm.engine.errors import KubewarmError
+from kubewarm.engine.kubeconfig import current_context, wrapping
 from kubewarm.engine.system import autostart
 from kubewarm.engine.warmer.warmer import Warmer
+from kubewarm.tray.login_terminal import run_login
 from kubewarm.tray.open_path import open_path
 
 
 class MenuActions:
-    """The menu's actions over one warmer. ``last_result`` is shown as a menu line."""
+    """The menu's actions over one warmer. ``last_result`` goes to the tooltip and to a
+    notification, never into the menu: items must not move under the pointer."""
 
     def __init__(
         self,
@@ -31,12 +34,12 @@ class MenuActions:
         self._quit = quit
         self._changed = changed
         self.last_result = ""
+        self.uninstall_pending = False  # "Uninstall kubewarm…" chosen, not yet confirmed
 
     def _report(self, line: str, title: str = "", message: str = "") -> None:
         self.last_result = short(line, 60)
         events_log.write("tray: " + (message or line).replace("\n", "; "))
-        if title:
-            self._notify(title, message or line)
+        self._notify(title or "kubewarm", message or line)
         self._changed()
 
     def set_pinned(self, name: str, pinned: bool) -> None:
@@ -64,6 +67,29 @@ class MenuActions:
         self.warmer.sync("kubeconfig edited")
         self._report(result.line, result.title, result.message)
 
+    def login(self, name: str) -> None:
+        """Run the context's login command in a terminal, then refresh it."""
+        plan = self.warmer.login_plan(name)
+        if plan is None:
+            self._report(f"{name} does not need a login now")
+            return
+        self._report(f"Logging in for {name}: {plan.title}", "kubewarm: log in", plan.title)
+        run_login(
+            plan,
+            self.warmer.login_env(name),
+            done=lambda: self.warmer.refresh_now(name),
+            failed=lambda problem: self._report(problem, "kubewarm: log in", problem),
+        )
+
+    def use_context(self, name: str) -> None:
+        """`kubectl config use-context NAME`, byte-exactly."""
+        try:
+            switched = current_context.use(name)
+        except KubewarmError as exc:
+            self._report(f"Switch failed: {exc}", "kubewarm: switch context", str(exc))
+            return
+        self._report(switched.line, "kubewarm: switch context", switched.line)
+
     def toggle_start_at_login(self) -> None:
         enable = not autostart.is_enabled()
         try:
@@ -78,6 +104,31 @@ class MenuActions:
 
     def _open_failed(self, problem: str) -> None:
         self._report(problem, "kubewarm: open log", problem)
+
+    def request_uninstall(self) -> None:
+        """First step: the menu then shows what uninstall does, with Confirm and Cancel."""
+        self.uninstall_pending = True
+        self._report("Uninstall: confirm or cancel below")
+
+    def cancel_uninstall(self) -> None:
+        self.uninstall_pending = False
+        self._report("Uninstall cancelled")
+
+    def confirm_uninstall(self) -> None:
+        """``kubewarm uninstall`` from this tray: restore kubeconfig, remove the login item,
+        clear every store, remove kubewarm's files; then quit (nothing left to keep warm)."""
+        # lazy: start-up (only when the user uninstalls)
+        from kubewarm.engine.cli.uninstall import format_report
+
+        # lazy: start-up (only when the user uninstalls)
+        from kubewarm.engine.system.uninstall import uninstall
+
+        self.uninstall_pending = False
+        report = uninstall(from_tray=True)
+        title = "kubewarm: uninstalled" if report.ok else "kubewarm: uninstall stopped"
+        self._report(title, title, format_report(report))
+        if report.ok:
+            self._quit()
 
     def quit(self) -> None:
         self._quit()

@@ -36,11 +36,13 @@ from kubewarm.engine.hotpath import (
     stats_field,
     timing,
     uses_file_store,
+    utc_stamp,
     write_stderr,
     write_stdout,
 )
 from kubewarm.engine.stores import StoreUnavailable
 from kubewarm.engine.stores.choice import choose
+from kubewarm.engine.system import install
 
 BACKGROUND_ENV = "KUBEWARM_BACKGROUND_REFRESH"
 # A store call that fails after this long was waiting on a daemon that stopped answering.
@@ -72,22 +74,55 @@ _LOGIN_HINTS = (
     "aws sso login",
     "token has expired and refresh failed",
     "gcloud auth login",
+    "do not currently have an active account",
     "reauthentication",
     "re-authenticate",
     "interactive",
     "device code",
+    "devicelogin",
     "please login",
     "please log in",
+    "please run 'az login'",
     "az login",
     "mfa",
     "browser",
+    "expiredtoken",
+    "security token included in the request is expired",
+    "token expired",
+    "unable to locate credentials",
 )
+# klog's line prefix (gke-gcloud-auth-plugin, kubelogin): "F1130 03:30:41.147456  6798 x.go:145] "
+_KLOG = r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] "
+REASON_LIMIT = 600
 
 
 def looks_like_login_needed(reason: str) -> bool:
     """Whether a failed run's reason reads like 'a person must log in first'."""
     lowered = reason.lower()
     return any(hint in lowered for hint in _LOGIN_HINTS)
+
+
+def stderr_reason(stderr: bytes, returncode: int) -> str:
+    """Why a plugin failed, from its whole stderr: gke-gcloud-auth-plugin puts gcloud's
+    several-line message (with its hint, `gcloud auth login`) inside one klog record that ends
+    with a lone ')', so the last line alone says nothing. Lines are joined with '; '
+    (klog prefixes and blank lines dropped), then the innermost 'ERROR: (...)' message of a
+    wrapped gcloud error comes first, so that a cut line still carries the hint."""
+    import re  # lazy: start-up (re costs ~8 ms; only a failed refresh needs it)
+
+    lines = []
+    for raw in stderr.decode("utf-8", "replace").splitlines():
+        line = " ".join(re.sub(_KLOG, "", raw.strip()).split())
+        if line and line != ")":
+            lines.append(line)
+    text = " ".join(lines)
+    marker = text.find("ERROR: (gcloud")
+    if marker > 0:  # gcloud's own words, then the plugin's wrapper around them
+        inner = text[marker:].removesuffix(")").rstrip()
+        text = inner + " [" + text[:marker].rstrip().removesuffix("(err:").rstrip() + "]"
+    text = text.replace("$ ", "")
+    reason = f"exit {returncode}: {text}" if text else f"exit {returncode}"
+    return reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 1] + "…"
 
 
 def usage(args: list[str]) -> int:
@@ -303,7 +338,7 @@ def foreground(
     else:
         debug.log(
             f"key={key[:12]} stored in {store_name}, expires"
-            f" {_clock(entry.expires)}{'' if entry.explicit else ' (default TTL)'}"
+            f" {utc_stamp(entry.expires)}{'' if entry.explicit else ' (default TTL)'}"
             f" {_elapsed(started)}"
         )
     return 0
@@ -357,7 +392,9 @@ def refresh(
         ok = result.returncode == 0 and not result.timed_out
         _count_run(key, env, argv, "bg", ran, ok)
         if result.returncode != 0 or result.timed_out:
-            reason = result.reason()
+            reason = (
+                "timed out" if result.timed_out else stderr_reason(result.stderr, result.returncode)
+            )
             return Outcome(False, key, reason, needs_login=looks_like_login_needed(reason))
         if len(result.stdout) > CACHE_LIMIT:
             return Outcome(False, key, f"plugin printed more than {CACHE_LIMIT} bytes; not cached")
@@ -372,9 +409,10 @@ def refresh(
 
 
 def package_root() -> str:
-    """The directory that ``kubewarm``'s subpackages live in (site-packages/kubewarm, or the
-    source tree for an editable install, where ``kubewarm.engine`` maps to ``engine/``)."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    """The directory that ``kubewarm``'s subpackages live in (site-packages/kubewarm, a
+    Briefcase bundle's app/kubewarm, or the source tree for an editable install, where
+    ``kubewarm.engine`` maps to ``engine/``)."""
+    return install.package_root()
 
 
 def bootstrap_code(statement: str) -> str:
@@ -404,9 +442,13 @@ def helper_command(statement: str) -> list[str]:
     """argv of an isolated Python helper running ``statement``: ``-I`` (no current directory,
     ``PYTHONPATH`` or user site on ``sys.path``), kubewarm and its dependencies found where
     this process found them. Start it with :func:`plugin.spawn_detached`, which also gives it
-    a neutral working directory."""
-    extend = "sys.path.extend(p for p in " + repr(_inherited_path()) + " if p not in sys.path);"
-    return [sys.executable, "-I", "-c", bootstrap_code(extend + statement)]
+    a neutral working directory. The program is this installation's real Python, or inside a
+    Briefcase bundle without one the app's stub (``install.Installation.helper_argv``): the
+    stub runs a fixed module and would ignore ``-c``."""
+    installation = install.current()
+    inherited = [*_inherited_path(), *installation.extra_path]
+    extend = "sys.path.extend(p for p in " + repr(inherited) + " if p not in sys.path);"
+    return installation.helper_argv(bootstrap_code(extend + statement))
 
 
 def spawn_background_refresh(argv: list[str], key: str) -> None:
@@ -461,10 +503,6 @@ def _open_store(values: Mapping[str, str]):
 
 def _emit(data: bytes) -> None:
     write_stdout(data)
-
-
-def _clock(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def _elapsed(started: float) -> str:

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "kubewarm.engine.cli.stats",  # stats
     "kubewarm.engine.cli.doctor",  # doctor
     "kubewarm.engine.cli.completion",  # completion (and the hidden __complete)
+    "kubewarm.engine.cli.uninstall",  # uninstall
 )
 
 

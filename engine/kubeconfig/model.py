@@ -25,7 +25,8 @@ class KubeconfigError(KubewarmError):
     def __init__(self, path: str, message: str, line: int | None = None) -> None:
         self.path = path
         self.line = line
-        self.message = message
+        self.message = " ".join(message.split())  # one line, whatever PyYAML's text holds
+        message = self.message
         where = f" line {line}" if line else ""
         super().__init__(f"kubeconfig {display(path)}{where}: {message}")
 

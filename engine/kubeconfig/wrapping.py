@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kubewarm.engine.core.text import plural
 from kubewarm.engine.kubeconfig.files import display
 from kubewarm.engine.kubeconfig.inject import InjectError, inject
 from kubewarm.engine.kubeconfig.inject import restore as restore_files
@@ -25,10 +26,6 @@ class Result:
     line: str
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _describe(report, verb: str, past: str, unchanged_state: str) -> Result:
     changes = report.changes
     files = report.changed_files
@@ -37,15 +34,13 @@ def _describe(report, verb: str, past: str, unchanged_state: str) -> Result:
     if changes:
         where = ", ".join(display(p.file.path) for p in files)
         users = ", ".join(sorted({c.user for c in changes}))
-        head = f"{past.capitalize()} {_plural(len(changes), 'user')} ({users}) in {where}."
+        head = f"{past.capitalize()} {plural(len(changes), 'user')} ({users}) in {where}."
         lines.append(head)
         for target, backup in report.backups.items():
             lines.append(f"Backup of {display(target)}: {display(backup)}")
-        line = (
-            f"{past.capitalize()} {_plural(len(changes), 'user')} in {_plural(len(files), 'file')}"
-        )
+        line = f"{past.capitalize()} {plural(len(changes), 'user')} in {plural(len(files), 'file')}"
     else:
-        what = _plural(len(report.unchanged), "user")
+        what = plural(len(report.unchanged), "user")
         head = f"Nothing to {verb}: {what} {unchanged_state}."
         lines.append(head)
         line = f"Nothing to {verb} ({what} {unchanged_state})"

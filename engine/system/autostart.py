@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from kubewarm.engine.errors import KubewarmError
+from kubewarm.engine.system.install import current
 
 LABEL = "dev.kubewarm.tray"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
@@ -30,7 +31,11 @@ class AutostartError(KubewarmError):
 
 def launch_command() -> list[str]:
     """How the login item starts the tray: this installation's ``kubewarm tray`` (a Python run
-    with ``-I``, so the login session's folder and ``PYTHONPATH`` are never imported from)."""
+    with ``-I``, so the login session's folder and ``PYTHONPATH`` are never imported from). In
+    a Briefcase bundle, the app itself (``install.current()``): its stub runs isolated."""
+    installation = current()
+    if installation.is_bundle:
+        return installation.tray_argv()
     bindir = os.path.dirname(os.path.abspath(sys.executable))
     if sys.platform == "win32":
         pythonw = os.path.join(bindir, "pythonw.exe")  # no console window at login
