@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -89,7 +90,8 @@ def test_click_opens_the_menu_and_pin_makes_a_refresh_happen(tray_app, kw_env, p
     app.desktop.xdotool("key", "Escape")
     assert wait_until(lambda: app.menu_window() is None, 5)
     assert plugin_runs(plugin_log) == []
-    # enabled items: prod, Clear all, Wrap, Restore, Start at login, Open log, Uninstall…, Quit
+    # enabled items: prod, Switch context, Clear all, Wrap, Restore, Start at login, Open log,
+    # Uninstall…, Quit
     app.choose(0, sub_index=0, shot="tray-menu-pin")  # prod > Pin (keep warm)
     assert wait_until(lambda: len(plugin_runs(plugin_log)) == 1, 15), app.output()
     assert wait_until(lambda: len(cred_files(kw_env)) == 1, 10)
@@ -113,13 +115,12 @@ def test_clear_from_the_menu_empties_the_cache(tray_app, kw_env, plugin_log):
     assert len(cred_files(kw_env)) == 2
     app = tray_app()
     assert wait_until(lambda: _shown(app), 20), app.output()
-    # enabled items: dev, prod, Clear all, Wrap, Restore, Start at login, Open log, Uninstall…,
-    # Quit
+    # enabled items: dev, prod, Switch context, Clear all, Wrap, Restore, Start at login, …
     app.choose(1, sub_index=2, shot="tray-menu-clear")  # prod > Clear cached credential
     assert wait_until(lambda: len(cred_files(kw_env)) == 1, 10)
     meta = json.loads(cred_files(kw_env)[0].with_suffix(".meta").read_bytes())
     assert meta["user"] == "dev"
-    app.choose(2)  # Clear all cached credentials
+    app.choose(3)  # Clear all cached credentials
     assert wait_until(lambda: cred_files(kw_env) == [], 10)
     assert len(plugin_runs(plugin_log)) == 2  # nothing pinned: nothing fetched again
 
@@ -131,8 +132,9 @@ def test_wrap_and_restore_from_the_menu(tray_app, kw_env, plugin_log, desktop):
     app = tray_app()
     assert wait_until(lambda: _shown(app), 20), app.output()
     assert _icon_title(app) == "kubewarm: Kubeconfig not wrapped yet: choose Wrap kubeconfig"
-    # enabled items: alice, Clear all, Wrap, Start at login, Open log, Uninstall kubewarm…, Quit
-    app.choose(2, shot="tray-menu-wrap")
+    # enabled items: alice, Switch context, Clear all, Wrap, Start at login, Open log,
+    # Uninstall kubewarm…, Quit
+    app.choose(3, shot="tray-menu-wrap")
     assert wait_until(lambda: path.read_bytes() != original, 10)
     assert "kubewarm-exec" in path.read_text() and "KUBEWARM_USER" in path.read_text()
     assert wait_until(lambda: any("Wrapped 1 user" in n for n in desktop.notifications()), 10)
@@ -140,8 +142,8 @@ def test_wrap_and_restore_from_the_menu(tray_app, kw_env, plugin_log, desktop):
     assert note.startswith("kubewarm: wrap kubeconfig|Wrapped 1 user (alice) in ~/.kube/config.")
     assert "Backup of ~/.kube/config" in note
     app.desktop.screenshot("tray-wrap-notification")
-    # now Restore is enabled too: alice, Clear all, Wrap, Restore, …
-    app.choose(3)
+    # now Restore is enabled too: alice, Switch context, Clear all, Wrap, Restore, …
+    app.choose(4)
     assert wait_until(lambda: path.read_bytes() == original, 10), path.read_text()
     assert wait_until(lambda: any("Restored 1 user" in n for n in desktop.notifications()), 10)
 
@@ -153,17 +155,18 @@ def test_start_at_login_then_quit(tray_app, kw_env, plugin_log, tmp_path):
     app = tray_app({"XDG_CONFIG_HOME": str(config_home)})
     assert wait_until(lambda: _shown(app), 20), app.output()
     entry = config_home / "autostart" / "kubewarm.desktop"
-    # enabled items: alice, Clear all, Wrap, Start at login, Open log, Uninstall kubewarm…, Quit
-    app.choose(3)
+    # enabled items: alice, Switch context, Clear all, Wrap, Start at login, Open log,
+    # Uninstall kubewarm…, Quit
+    app.choose(4)
     assert wait_until(entry.exists, 10)
     assert "Exec=" in entry.read_text() and " tray" in entry.read_text()
     app.click_icon()
     assert wait_until(app.menu_window, 10)
     app.desktop.screenshot("tray-menu-start-at-login")
     app.desktop.xdotool("key", "Escape")
-    app.choose(3)
+    app.choose(4)
     assert wait_until(lambda: not entry.exists(), 10)
-    app.choose(6)  # Quit (after "Uninstall kubewarm…")
+    app.choose(7)  # Quit (after "Uninstall kubewarm…")
     assert app.proc.wait(timeout=15) == 0
     assert wait_until(lambda: (g := app.desktop.tray_geometry()) is None or g[2] < 16, 10)
 
@@ -177,7 +180,7 @@ def test_gtk_backend_left_click_opens_the_menu_too(tray_app, kw_env, plugin_log)
     assert wait_until(app.menu_window, 10), "left click did not open the gtk menu"
     app.desktop.screenshot("tray-menu-gtk")
     app.desktop.xdotool("key", "Escape")
-    app.choose(6)  # Quit (after "Uninstall kubewarm…")
+    app.choose(7)  # Quit (after "Uninstall kubewarm…")
     assert app.proc.wait(timeout=15) == 0
 
 
@@ -245,3 +248,46 @@ def test_failing_context_turns_the_icon_red_and_notifies_once(
     assert wait_until(app.menu_window, 10)
     app.desktop.screenshot("tray-menu-failing")
     app.desktop.xdotool("key", "Escape")
+
+
+@pytest.mark.real
+def test_switch_context_from_the_menu(tray_app, kw_env, plugin_log, desktop):
+    path = _config(kw_env, plugin_log, alice=True, bob=True)
+    before = path.read_text()
+    assert "current-context: alice" in before
+    app = tray_app()
+    assert wait_until(lambda: _shown(app), 20), app.output()
+    # enabled items: alice, bob, Switch context (alice) > [alice ✓, bob]
+    app.choose(2, sub_index=1, shot="tray-menu-switch-context")
+    assert wait_until(lambda: "current-context: bob" in path.read_text(), 10), app.output()
+    assert path.read_text() == before.replace("current-context: alice", "current-context: bob")
+    note = "kubewarm: switch context|Switched to context bob (~/.kube/config)"
+    assert wait_until(lambda: note in desktop.notifications(), 10), desktop.notifications()
+    app.click_icon()
+    assert wait_until(app.menu_window, 10)
+    app.desktop.xdotool("key", "Escape")
+
+
+def test_a_tray_without_a_menu_is_refused_with_what_to_install(kw_env, tmp_path):
+    """No PyGObject (or the xorg backend): not a dead icon but the exact packages to install."""
+    for how in ("PYSTRAY_BACKEND=xorg has no menu", "PyGObject (the gi module) is not installed"):
+        env = {**kw_env, "DISPLAY": ":99"}
+        code = "from kubewarm.tray.cli import main; main()"
+        if how.startswith("PYSTRAY"):
+            env["PYSTRAY_BACKEND"] = "xorg"
+        else:
+            code = "import sys; sys.modules['gi'] = None; " + code
+        result = subprocess.run(
+            [sys.executable, "-I", "-c", code], env=env, capture_output=True, text=True,
+            timeout=60, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        assert result.stderr == (
+            f"kubewarm: the tray menu cannot work here: {how}.\n"
+            "Install what the menu needs (Debian/Ubuntu), then start kubewarm again:\n"
+            "  sudo apt-get install gcc python3-dev pkg-config libgirepository1.0-dev"
+            " libcairo2-dev gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1\n"
+            f"  {sys.executable} -m pip install 'PyGObject<3.51'"
+            "   (kubewarm's [linux-tray] extra)\n"
+            "Or run `kubewarm tray --no-icon` to keep pinned contexts warm without an icon.\n"
+        )

@@ -10,14 +10,17 @@ from collections.abc import Callable
 
 from kubewarm.engine.core import events_log
 from kubewarm.engine.core.text import plural, short
-from kubewarm.engine.kubeconfig import wrapping
+from kubewarm.engine.errors import KubewarmError
+from kubewarm.engine.kubeconfig import current_context, wrapping
 from kubewarm.engine.system import autostart
 from kubewarm.engine.warmer.warmer import Warmer
+from kubewarm.tray.login_terminal import run_login
 from kubewarm.tray.open_path import open_path
 
 
 class MenuActions:
-    """The menu's actions over one warmer. ``last_result`` is shown as a menu line."""
+    """The menu's actions over one warmer. ``last_result`` goes to the tooltip and to a
+    notification, never into the menu: items must not move under the pointer."""
 
     def __init__(
         self,
@@ -36,8 +39,7 @@ class MenuActions:
     def _report(self, line: str, title: str = "", message: str = "") -> None:
         self.last_result = short(line, 60)
         events_log.write("tray: " + (message or line).replace("\n", "; "))
-        if title:
-            self._notify(title, message or line)
+        self._notify(title or "kubewarm", message or line)
         self._changed()
 
     def set_pinned(self, name: str, pinned: bool) -> None:
@@ -64,6 +66,29 @@ class MenuActions:
     def _show(self, result: wrapping.Result) -> None:
         self.warmer.sync("kubeconfig edited")
         self._report(result.line, result.title, result.message)
+
+    def login(self, name: str) -> None:
+        """Run the context's login command in a terminal, then refresh it."""
+        plan = self.warmer.login_plan(name)
+        if plan is None:
+            self._report(f"{name} does not need a login now")
+            return
+        self._report(f"Logging in for {name}: {plan.title}", "kubewarm: log in", plan.title)
+        run_login(
+            plan,
+            self.warmer.login_env(name),
+            done=lambda: self.warmer.refresh_now(name),
+            failed=lambda problem: self._report(problem, "kubewarm: log in", problem),
+        )
+
+    def use_context(self, name: str) -> None:
+        """`kubectl config use-context NAME`, byte-exactly."""
+        try:
+            switched = current_context.use(name)
+        except KubewarmError as exc:
+            self._report(f"Switch failed: {exc}", "kubewarm: switch context", str(exc))
+            return
+        self._report(switched.line, "kubewarm: switch context", switched.line)
 
     def toggle_start_at_login(self) -> None:
         enable = not autostart.is_enabled()

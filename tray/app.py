@@ -57,9 +57,17 @@ def run(args: list[str]) -> int:
 
 def _run_icon() -> int:
     # lazy: optional dependency (pystray and its GUI backend)
-    from kubewarm.tray.tray_icon import display_problem
+    from kubewarm.tray.tray_icon import display_problem, install_hint, menu_problem
 
     problem = display_problem()
+    if not problem and menu_problem():
+        print(
+            f"kubewarm: the tray menu cannot work here: {menu_problem()}.\n"
+            f"{install_hint(sys.executable)}\n"
+            "Or run `kubewarm tray --no-icon` to keep pinned contexts warm without an icon.",
+            file=sys.stderr,
+        )
+        return 1
     if problem:
         print(
             f"kubewarm: cannot show a tray icon: {problem}.\n"

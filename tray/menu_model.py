@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from kubewarm.engine.contexts.state import MISSING, NOT_WRAPPED, REFRESHING, ContextState
+from kubewarm.engine.contexts.state import (
+    MISSING,
+    NEEDS_LOGIN,
+    NOT_WRAPPED,
+    REFRESHING,
+    ContextState,
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ SEPARATOR = Item(separator=True)
 PINNED_CAPTION = "Pinned: kept warm"
 OTHERS_CAPTION = "Other contexts"
 CONTEXTS_CAPTION = "Contexts"
+SWITCH_CAPTION = "Switch context"
+LOGIN = "Log in…"
 UNINSTALL = "Uninstall kubewarm…"
 UNINSTALL_CONFIRM = "Confirm: restore kubeconfig, remove cache and login item, quit"
 
@@ -45,7 +53,9 @@ class MenuView:
     problem: str = ""
     start_at_login: bool = False
     version: str = ""
-    last_result: str = ""
+    last_result: str = ""  # shown in the tooltip (and notified), never as a menu line
+    all_contexts: Sequence[str] = ()  # every kubeconfig context, for Switch context
+    current: str = ""  # kubectl's current context
 
 
 def find(items: Sequence[Item], text: str) -> Item:
@@ -76,8 +86,20 @@ def _context_item(state: ContextState, actions) -> Item:
         ),
         Item("Clear cached credential", lambda: actions.clear(name), enabled=bool(state.user)),
     )
+    if state.phase == NEEDS_LOGIN:  # last: the items above keep their places
+        submenu += (Item(LOGIN, lambda: actions.login(name)),)
     # Not a checkbox itself: GTK toggles a check item's mark when its submenu is opened.
     return Item(context_label(state), submenu=submenu)
+
+
+def _switch_item(view: MenuView, actions) -> Item:
+    """Every context, the current one checked; choosing one is `kubectl config use-context`."""
+    entries = tuple(
+        Item(name, lambda name=name: actions.use_context(name), checked=name == view.current)
+        for name in view.all_contexts
+    )
+    suffix = f" ({view.current})" if view.current else ""
+    return Item(SWITCH_CAPTION + suffix, submenu=entries)
 
 
 def build(view: MenuView, actions) -> list[Item]:
@@ -85,8 +107,6 @@ def build(view: MenuView, actions) -> list[Item]:
     items: list[Item] = [Item(view.summary, enabled=False)]
     if view.problem:
         items.append(Item("⚠ " + view.problem, enabled=False))
-    if view.last_result:
-        items.append(Item(view.last_result, enabled=False))
     items.append(SEPARATOR)
     pinned = [s for s in view.states if s.pinned]
     others = [s for s in view.states if not s.pinned]
@@ -98,6 +118,8 @@ def build(view: MenuView, actions) -> list[Item]:
         items.extend(_context_item(s, actions) for s in others)
     if not view.states:
         items.append(Item("No exec-plugin contexts in kubeconfig", enabled=False))
+    if view.all_contexts:
+        items.append(_switch_item(view, actions))
     refreshable = [s for s in view.states if s.pinned and s.phase not in (NOT_WRAPPED, MISSING)]
     unwrapped = sum(1 for s in view.states if s.phase == NOT_WRAPPED and s.user)
     wrapped = sum(1 for s in view.states if s.phase not in (NOT_WRAPPED, MISSING))

@@ -14,6 +14,7 @@ import threading
 
 from kubewarm.engine import __version__
 from kubewarm.engine.core import events_log
+from kubewarm.engine.kubeconfig import current_context
 from kubewarm.engine.system import autostart
 from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray import icons
@@ -78,6 +79,8 @@ class TrayIcon:
             start_at_login=_start_at_login(),
             version=__version__,
             last_result=self.actions.last_result,
+            all_contexts=self.warmer.all_contexts(),
+            current=_current_context(),
         )
 
     def refresh_view(self) -> None:
@@ -85,11 +88,17 @@ class TrayIcon:
         with self._lock:
             view = self.view()
             state = self.warmer.overall()
-            tooltip = ("kubewarm: " + (view.problem or view.summary))[:TOOLTIP_MAX]
+            title = ("kubewarm: " + (view.problem or view.summary))[:TOOLTIP_MAX]
+            tooltip = title
+            if view.last_result:  # the last action's result: here, not as a menu line
+                tooltip = (title + "\n" + view.last_result)[:TOOLTIP_MAX]
             if (state, tooltip) != self._shown:
                 if not self._shown or state != self._shown[0]:
                     self.icon.icon = icons.image(state)
-                self.icon.title = tooltip
+                try:
+                    self.icon.title = title
+                except UnicodeEncodeError:  # a backend that takes Latin-1 titles only
+                    self.icon.title = title.replace("—", "-").encode("ascii", "replace").decode()
                 self._set_tooltip(tooltip)
                 self._shown = (state, tooltip)
             signature = _signature(build(view, self.actions))
@@ -190,8 +199,57 @@ def _start_at_login() -> bool:
         return False
 
 
+def _current_context() -> str:
+    try:
+        return current_context.current()
+    except Exception:  # a broken kubeconfig: the warmer's problem line says so
+        return ""
+
+
 def _signature(items) -> tuple:
     return tuple((i.text, i.checked, i.enabled, i.separator, _signature(i.submenu)) for i in items)
+
+
+# What the Linux menu needs, for the message that refuses a tray without one (Debian/Ubuntu
+# package names; PyGObject and pycairo have no Linux wheels, so they build from source).
+APT_PACKAGES = (
+    "gcc python3-dev pkg-config libgirepository1.0-dev libcairo2-dev"
+    " gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1"
+)
+PIP_REQUIREMENT = "PyGObject<3.51"
+
+
+def install_hint(python: str) -> str:
+    """The exact commands that give this installation a working tray menu on Debian/Ubuntu."""
+    return (
+        "Install what the menu needs (Debian/Ubuntu), then start kubewarm again:\n"
+        f"  sudo apt-get install {APT_PACKAGES}\n"
+        f"  {python} -m pip install '{PIP_REQUIREMENT}'"
+        "   (kubewarm's [linux-tray] extra)"
+    )
+
+
+def menu_problem() -> str:
+    """Why pystray could show an icon here but no menu (clicks would do nothing), or ''.
+
+    On Linux only the gtk and appindicator backends have menus; both need PyGObject and GTK 3's
+    typelib. Checked without loading GTK (GDK must first see GDK_GL, see _import_pystray)."""
+    if not sys.platform.startswith("linux"):
+        return ""
+    if os.environ.get("PYSTRAY_BACKEND") == "xorg":
+        return "PYSTRAY_BACKEND=xorg has no menu"
+    try:
+        import gi  # lazy: optional dependency (PyGObject), only to see whether it is there
+    except ImportError:
+        return "PyGObject (the gi module) is not installed"
+    try:
+        repository = getattr(gi, "Repository", None)  # gi's C module; typeshed lacks it
+        versions = repository.get_default().enumerate_versions("Gtk") if repository else []
+    except Exception as exc:  # a broken PyGObject build
+        return f"PyGObject does not work ({type(exc).__name__}: {exc})"
+    if "3.0" not in versions:
+        return "the GTK 3 typelib (gir1.2-gtk-3.0) is not installed"
+    return ""
 
 
 def display_problem() -> str:

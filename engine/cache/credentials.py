@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 
 from kubewarm.engine import __version__
+from kubewarm.engine.cache import stats
 from kubewarm.engine.cache.plugin import (
     CACHE_LIMIT,
     PluginNotFound,
@@ -29,8 +30,10 @@ from kubewarm.engine.core.exec_credential import InvalidCredential, requested_ap
 from kubewarm.engine.core.locks import hold
 from kubewarm.engine.core.safe_files import UnsafePath, private_dir
 from kubewarm.engine.hotpath import (
+    count,
     keyring_stalled,
     mark_keyring_stalled,
+    stats_field,
     timing,
     uses_file_store,
     utc_stamp,
@@ -71,22 +74,55 @@ _LOGIN_HINTS = (
     "aws sso login",
     "token has expired and refresh failed",
     "gcloud auth login",
+    "do not currently have an active account",
     "reauthentication",
     "re-authenticate",
     "interactive",
     "device code",
+    "devicelogin",
     "please login",
     "please log in",
+    "please run 'az login'",
     "az login",
     "mfa",
     "browser",
+    "expiredtoken",
+    "security token included in the request is expired",
+    "token expired",
+    "unable to locate credentials",
 )
+# klog's line prefix (gke-gcloud-auth-plugin, kubelogin): "F1130 03:30:41.147456  6798 x.go:145] "
+_KLOG = r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] "
+REASON_LIMIT = 600
 
 
 def looks_like_login_needed(reason: str) -> bool:
     """Whether a failed run's reason reads like 'a person must log in first'."""
     lowered = reason.lower()
     return any(hint in lowered for hint in _LOGIN_HINTS)
+
+
+def stderr_reason(stderr: bytes, returncode: int) -> str:
+    """Why a plugin failed, from its whole stderr: gke-gcloud-auth-plugin puts gcloud's
+    several-line message (with its hint, `gcloud auth login`) inside one klog record that ends
+    with a lone ')', so the last line alone says nothing. Lines are joined with '; '
+    (klog prefixes and blank lines dropped), then the innermost 'ERROR: (...)' message of a
+    wrapped gcloud error comes first, so that a cut line still carries the hint."""
+    import re  # lazy: start-up (re costs ~8 ms; only a failed refresh needs it)
+
+    lines = []
+    for raw in stderr.decode("utf-8", "replace").splitlines():
+        line = " ".join(re.sub(_KLOG, "", raw.strip()).split())
+        if line and line != ")":
+            lines.append(line)
+    text = " ".join(lines)
+    marker = text.find("ERROR: (gcloud")
+    if marker > 0:  # gcloud's own words, then the plugin's wrapper around them
+        inner = text[marker:].removesuffix(")").rstrip()
+        text = inner + " [" + text[:marker].rstrip().removesuffix("(err:").rstrip() + "]"
+    text = text.replace("$ ", "")
+    reason = f"exit {returncode}: {text}" if text else f"exit {returncode}"
+    return reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 1] + "…"
 
 
 def usage(args: list[str]) -> int:
@@ -195,6 +231,27 @@ def _save(store, key: str, entry: Entry, recipe: bytes) -> str:
     return ""
 
 
+def _count_run(
+    key: str, env: Mapping[str, str], argv: list[str], where: str, started: float, ok: bool
+) -> None:
+    """Count one plugin run for ``kubewarm stats``: on kubectl's path (fg) or not (bg), how
+    long it took (what a later hit saves), whether it succeeded."""
+    ms = int((time.monotonic() - started) * 1000)
+    user = stats_field(env.get("KUBEWARM_USER", ""))
+    plugin = stats_field(_plugin_name(argv))
+    count(f"r\t{key[:12]}\t{user}\t{plugin}\t{where}\t{ms}\t{1 if ok else 0}\n")
+
+
+def _missing_plugin_help(argv: list[str], env: Mapping[str, str]) -> str:
+    """client-go's missing-plugin help and the wrapped user's ``installHint``, which kubectl
+    no longer shows itself (it runs the launcher, which exists)."""
+    # lazy: start-up (the kubeconfig parser, yaml: only when a plugin is missing)
+    from kubewarm.engine.kubeconfig import install_hint
+
+    hint = install_hint.install_hint(env.get("KUBEWARM_USER", ""), argv[0], env)
+    return install_hint.missing_plugin_help(hint)
+
+
 def _plugin_name(argv: list[str]) -> str:
     return os.path.basename(argv[0]) if argv else "?"
 
@@ -237,10 +294,14 @@ def foreground(
                     )
                     return 0
         debug.log(f"key={key[:12]} {reason}: running plugin {_plugin_name(argv)}")
+        ran = time.monotonic()
         try:
             result = run_foreground(argv, env)
+            _count_run(key, env, argv, "fg", ran, result.returncode == 0)
         except PluginNotFound as exc:
             print(f"kubewarm: {exc}", file=sys.stderr)
+            if "KUBERNETES_EXEC_INFO" in env:  # kubectl asked: say what it would have said
+                print(_missing_plugin_help(argv, env), end="", file=sys.stderr)
             return 127
         if result.passed_through:
             debug.log(
@@ -268,6 +329,7 @@ def foreground(
     try:
         if store is not None:
             served.prune()
+            stats.prune()
             spawn_housekeeping_if_due(values)
     except Exception as exc:  # a full disk, say: the next miss tries again
         debug.log(f"housekeeping skipped: {exc}")
@@ -322,12 +384,17 @@ def refresh(
                 window, _ = _timing(values, current.lifetime)
                 if current.expires - time.time() > window:
                     return Outcome(True, key, "already fresh", current.expires)
+        ran = time.monotonic()
         try:
             result = run_background(argv, env, timeout)
         except PluginNotFound as exc:
             return Outcome(False, key, str(exc))
+        ok = result.returncode == 0 and not result.timed_out
+        _count_run(key, env, argv, "bg", ran, ok)
         if result.returncode != 0 or result.timed_out:
-            reason = result.reason()
+            reason = (
+                "timed out" if result.timed_out else stderr_reason(result.stderr, result.returncode)
+            )
             return Outcome(False, key, reason, needs_login=looks_like_login_needed(reason))
         if len(result.stdout) > CACHE_LIMIT:
             return Outcome(False, key, f"plugin printed more than {CACHE_LIMIT} bytes; not cached")

@@ -8,14 +8,16 @@ from __future__ import annotations
 import sys
 
 from kubewarm.engine.cache import admin as cache_admin
+from kubewarm.engine.cli.output import add_output_option, print_json, state_json
 from kubewarm.engine.cli.text import fail
-from kubewarm.engine.contexts import approvals, pins
+from kubewarm.engine.contexts import approvals, pins, recent
 from kubewarm.engine.contexts.state import static_states
 from kubewarm.engine.core import settings
 from kubewarm.engine.kubeconfig import files as kubeconfig_files
 from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
 from kubewarm.engine.kubeconfig.model import KubeconfigError
 from kubewarm.engine.stores import StoreUnavailable
+from kubewarm.engine.warmer import live
 
 
 def register(subparsers) -> None:
@@ -39,7 +41,11 @@ def register(subparsers) -> None:
     unpin.add_argument("--all", action="store_true", help="unpin every context")
     unpin.set_defaults(func=run_unpin)
 
-    listing = subparsers.add_parser("pins", help="list the pinned contexts and their state")
+    listing = subparsers.add_parser(
+        "pins",
+        help="list the pinned contexts (and those kept warm because kubectl used them recently)",
+    )
+    add_output_option(listing)
     listing.set_defaults(func=run_pins)
 
 
@@ -103,8 +109,12 @@ def run_unpin(ns) -> int:
 def run_pins(ns) -> int:
     values = settings.load()
     pinned = pins.load(values)
-    if not pinned:
-        print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
+    warm_recent = recent.window_days(values) > 0
+    if not pinned and not warm_recent:
+        if ns.output == "json":
+            print_json({"pins": []})
+        else:
+            print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
         return 0
     try:
         known, where = _known_contexts()
@@ -116,12 +126,25 @@ def run_pins(ns) -> int:
     except StoreUnavailable as exc:
         print(f"kubewarm: credential store unavailable: {exc}", file=sys.stderr)
         entries = []
-    states, _ = static_states(list(known.values()), pinned, entries, values)
-    width = max(len(n) for n in pinned)
-    for name in pinned:
+    states, targets = static_states(list(known.values()), pinned, entries, values)
+    states = live.overlay(states)  # a running warmer's refreshing / failed / needs login
+    used = recent.read(values, targets, pinned)
+    if ns.output == "json":
+        shown = [*pinned, *used]
+        print_json({"pins": [state_json(states[name]) for name in shown if name in states]})
+        return 0
+    if not pinned and not used:
+        print(
+            "Nothing is pinned, and no context was used recently through kubewarm."
+            " Pin a context with: kubewarm pin CONTEXT"
+        )
+        return 0
+    width = max(len(n) for n in [*pinned, *used])
+    for name in [*pinned, *used]:
         state = states[name]
         plugin = f"  ({state.plugin})" if state.plugin else ""
-        print(f"{name.ljust(width)}  {state.label()}{plugin}")
+        why = f"  [{recent.LABEL}]" if name in used else ""
+        print(f"{name.ljust(width)}  {state.label()}{plugin}{why}")
     if where:
         print(f"(kubeconfig read from {where})")
     return 0

@@ -21,9 +21,10 @@ from collections.abc import Callable, Sequence
 
 from kubewarm.engine.cache import admin as cache_admin
 from kubewarm.engine.cache import credentials
-from kubewarm.engine.contexts import approvals, pins
+from kubewarm.engine.contexts import approvals, pins, recent
 from kubewarm.engine.contexts.state import (
     COLD,
+    NEEDS_LOGIN,
     PAUSED,
     REFRESHING,
     WARM,
@@ -33,7 +34,8 @@ from kubewarm.engine.contexts.state import (
 )
 from kubewarm.engine.contexts.target import Target
 from kubewarm.engine.core import events_log
-from kubewarm.engine.warmer import policy
+from kubewarm.engine.errors import KubewarmError
+from kubewarm.engine.warmer import live, login, policy
 from kubewarm.engine.warmer.policy import BACKOFF, HEARTBEAT_SECONDS, backoff, refresh_lead
 from kubewarm.engine.warmer.scheduler import Scheduler
 from kubewarm.engine.warmer.world import World
@@ -68,11 +70,14 @@ class Warmer:
         self._runtime: dict[str, policy.Runtime] = {}
         self._contexts: list = []
         self._pins: list[str] = []
+        self._recent: list[str] = []
         self._values: dict[str, str] = {}
         self._problem = ""
         self._signature: tuple = ()
         self._beats = 0
         self._clocks = _clocks()
+        self._heartbeat = heartbeat
+        self._live = b""  # what warmer-live.json holds (``kubewarm pins`` reads it)
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -86,6 +91,8 @@ class Warmer:
     def stop(self) -> None:
         if self._scheduler.stop():
             self._out.event("warmer stopped")
+            live.remove()
+            self._live = b""
 
     # --- what the menu shows -----------------------------------------------------------------
 
@@ -107,6 +114,27 @@ class Warmer:
     def problem(self) -> str:
         """Why the warmer cannot see its contexts (a broken kubeconfig, say), or ''."""
         return self._problem
+
+    def login_plan(self, name: str) -> login.LoginPlan | None:
+        """The login command for a context that needs login (None: it does not, or unknown)."""
+        with self._lock:
+            state = self._states.get(name)
+            target = self._targets.get(name)
+        if state is None or target is None or state.phase != NEEDS_LOGIN:
+            return None
+        return login.plan(target.argv, target.env, state.reason)
+
+    def login_env(self, name: str) -> dict[str, str]:
+        """The environment the context's plugin runs in (its recipe's): a login must use
+        the same AWS profile, gcloud configuration or Azure folder."""
+        with self._lock:
+            target = self._targets.get(name)
+        return dict(target.env) if target is not None else dict(os.environ)
+
+    def all_contexts(self) -> list[str]:
+        """Every kubeconfig context's name, in kubeconfig order (for Switch context)."""
+        with self._lock:
+            return [c.name for c in self._contexts]
 
     def planned(self) -> dict[str, float]:
         """When each pinned context's next refresh is due (epoch seconds)."""
@@ -176,7 +204,8 @@ class Warmer:
             self._values, self._contexts, self._pins = snap.values, snap.contexts, snap.pins
             self._targets = snap.targets
             merged, self._runtime, ended = policy.overlay_all(snap.states, self._runtime)
-            self._states = merged
+            self._recent = snap.recent  # KUBEWARM_WARM_RECENT: no retry, out once it fails
+            self._pins, self._states = recent.settle(snap.pins, snap.recent, merged)
             self._problem = "; ".join(snap.problems)
             after = {n: (s.phase, s.expires, s.pinned, s.reason) for n, s in merged.items()}
         for name in ended:
@@ -190,6 +219,7 @@ class Warmer:
         self._plan_all()
         if (before != after or old_problem != self._problem) and why:
             self._out.event(f"state changed ({why})")
+        self._publish()
         self._out.changed()  # always: the menu also shows what the system says (start at login)
 
     def _plan_all(self) -> None:
@@ -218,6 +248,8 @@ class Warmer:
         """Heartbeat: notice sleep/clock jumps and changed files; a full re-read now and then."""
         last, self._clocks = self._clocks, _clocks()
         self._beats += 1
+        if self._live:
+            live.touch()
         jump = policy.jump_event(policy.clock_jump(last, self._clocks))
         if jump:
             self._out.event(jump)
@@ -259,7 +291,7 @@ class Warmer:
             stored = self._world.stored_expiry(target, time.time())
             expires, lifetime = stored if stored else (outcome.expires, 0.0)
         with self._lock:
-            pinned = name in self._pins if outcome.ok else state.pinned
+            pinned = name in self._pins if outcome.ok else state.pinned and name not in self._recent
             verdict = policy.judge(
                 self._runtime.get(name, policy.IDLE), ok=outcome.ok,
                 needs_login=outcome.needs_login, reason=outcome.reason, attempt=attempt,
@@ -302,7 +334,21 @@ class Warmer:
             changed = new != state
             self._states[name] = new
         if changed:
+            self._publish()
             self._out.changed()
+
+    def _publish(self) -> None:
+        """Write the live phases for ``kubewarm pins`` when they changed (never raises)."""
+        if not self._scheduler.running:
+            return
+        data = live.encode(self.states(), self._heartbeat)
+        if data == self._live:
+            return
+        try:
+            live.write(data)
+            self._live = data
+        except (OSError, KubewarmError) as exc:
+            events_log.write(f"warmer: cannot write {live.FILE_NAME}: {exc}")
 
 
 class _Outlet:
@@ -350,9 +396,10 @@ def describe(
         )
     if verdict.kind == policy.LOGIN_OUTCOME:
         line = f"{name}: needs login ({run.reason}); not retrying until asked"
+        how = login.plan(target.argv, target.env, run.reason).title
         title, message = (
             f"kubewarm: {name} needs login",
-            f"{target.plugin}: {run.reason}\nLog in, then choose Refresh now.",
+            f"{target.plugin}: {run.reason}\nLog in with {how} (Log in… under {name} in the menu).",
         )
     else:
         retry = (

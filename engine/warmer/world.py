@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubewarm.engine.cache import admin as cache_admin
-from kubewarm.engine.contexts import pins
+from kubewarm.engine.contexts import pins, recent
 from kubewarm.engine.contexts.state import ContextState, static_states
 from kubewarm.engine.contexts.target import Target
 from kubewarm.engine.core import paths, settings
@@ -36,6 +36,7 @@ class Snapshot:
     targets: dict[str, Target]
     signature: tuple
     problems: list[str] = field(default_factory=list)
+    recent: list[str] = field(default_factory=list)  # kept warm: used recently (in ``pins``)
 
 
 class World:
@@ -102,7 +103,11 @@ class World:
             problems.append(str(exc))
             contexts = list(last_contexts)
         states, targets = static_states(contexts, pinned, entries, values, self._environ)
-        return Snapshot(values, pinned, contexts, states, targets, signature, problems)
+        used = recent.read(values, targets, pinned)  # KUBEWARM_WARM_RECENT: warmed like pins
+        if used:
+            pinned = [*pinned, *used]
+            states, targets = static_states(contexts, pinned, entries, values, self._environ)
+        return Snapshot(values, pinned, contexts, states, targets, signature, problems, used)
 
     @staticmethod
     def stored_expiry(target: Target, now: float) -> tuple[float, float] | None:

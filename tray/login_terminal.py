@@ -1,0 +1,106 @@
+"""Run a login command (``gcloud auth login``, ``aws sso login --profile …``, ``az login``, or
+the plugin itself) where a person can answer it, then call back so the context is refreshed.
+
+On Linux it runs in the desktop's terminal (``x-terminal-emulator`` and the usual ones): these
+tools print a code or a link and open the browser themselves, and some ask questions. The
+terminal program may return at once (gnome-terminal hands the window to a server), so the
+command itself drops a marker file when it is done; we wait for that, at most 15 minutes.
+Without a terminal (macOS, Windows, none found) the command runs directly: the browser-based
+logins still work, and a failure is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from kubewarm.engine.core.paths import neutral_dir
+from kubewarm.engine.warmer.login import LoginPlan
+
+TERMINALS = (
+    ("x-terminal-emulator", "-e"),
+    ("gnome-terminal", "--"),
+    ("konsole", "-e"),
+    ("xfce4-terminal", "-x"),
+    ("xterm", "-e"),
+)
+WAIT_SECONDS = 15 * 60
+# "$@" runs the login; the marker says it ended (and how); a failure stays on screen
+_SCRIPT = (
+    'echo "kubewarm: $KUBEWARM_LOGIN_TITLE"; "$@"; s=$?; echo $s > "$KUBEWARM_LOGIN_MARKER";'
+    ' if [ $s -ne 0 ]; then echo "login failed (exit $s); press Enter to close"; read _; fi'
+)
+
+
+def terminal() -> list[str] | None:
+    """argv prefix of the desktop's terminal, running what follows it (None: no terminal)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    for name, flag in TERMINALS:
+        path = shutil.which(name)
+        if path:
+            return [path, flag]
+    return None
+
+
+def command(plan: LoginPlan, marker: str) -> tuple[list[str], dict[str, str]]:
+    """(argv, extra environment) that runs ``plan`` in a terminal and writes ``marker``."""
+    prefix = terminal()
+    if prefix is None:
+        return list(plan.argv), {}
+    extra = {"KUBEWARM_LOGIN_MARKER": marker, "KUBEWARM_LOGIN_TITLE": plan.title}
+    return [*prefix, "sh", "-c", _SCRIPT, "sh", *plan.argv], extra
+
+
+def run_login(
+    plan: LoginPlan,
+    env: Mapping[str, str],
+    done: Callable[[], None],
+    failed: Callable[[str], None],
+) -> None:
+    """Start the login without blocking; ``done()`` after it succeeded, ``failed(why)`` else."""
+    handle, marker = tempfile.mkstemp(prefix="kubewarm-login-", suffix=".status")
+    os.close(handle)
+    os.unlink(marker)
+    argv, extra = command(plan, marker)
+    try:
+        proc = subprocess.Popen(
+            argv,
+            env={**os.environ, **env, **extra},
+            stdin=subprocess.DEVNULL if not extra else None,
+            start_new_session=True,
+            cwd=neutral_dir(),
+        )
+    except OSError as exc:
+        failed(f"cannot run {argv[0]}: {exc.strerror}")
+        return
+
+    def wait() -> None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        code: int | None = None
+        while time.monotonic() < deadline:
+            if os.path.exists(marker):
+                time.sleep(0.2)  # the shell writes, then closes
+                with open(marker, encoding="ascii", errors="replace") as fh:
+                    text = fh.read().strip()
+                os.unlink(marker)
+                code = int(text) if text.isdigit() else 1
+                break
+            status = proc.poll()
+            if status is not None and not extra:
+                code = status
+                break
+            time.sleep(0.5)
+        if code == 0:
+            done()
+        else:
+            why = "timed out" if code is None else f"exit {code}"
+            failed(f"{plan.title} did not succeed ({why})")
+
+    threading.Thread(target=wait, name="login", daemon=True).start()
