@@ -548,6 +548,57 @@ def mark_served(key: str, digest: str, identity: str) -> None:
         return
 
 
+# --- usage counters: what `kubewarm stats` reads ------------------------------------------
+# One line per event, appended (O_APPEND: concurrent shims never interleave a line) to a file
+# per UTC day under <cache dir>/stats: "h\t<key12>\t<user>\n" for a request served from the
+# cache, "r\t<key12>\t<user>\t<plugin>\t<fg|bg>\t<ms>\t<1|0>\n" for a plugin run (written
+# by the slow path). Never a secret; a hit pays one open, write and close (bench/bench_stats.py).
+
+STATS_DIR = "stats"
+
+
+def stats_path(epoch: float | None = None) -> str:
+    """Today's counter file (UTC day), or the one of ``epoch``'s day."""
+    day = time.strftime("%Y-%m-%d", time.gmtime(epoch))
+    return os.path.join(cache_dir(), STATS_DIR, day)
+
+
+def count(line: str) -> None:
+    """Append ``line`` to today's counter file; never raises and never follows a symlink (it
+    runs after kubectl got its credential)."""
+    path = stats_path()
+    data = line.encode("utf-8", "surrogateescape")
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(2):
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileNotFoundError:
+            try:
+                os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            except OSError:
+                return
+            continue
+        except OSError:
+            return
+        try:
+            os.write(fd, data)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        return
+
+
+def stats_field(text: str) -> str:
+    """``text`` safe inside a tab-separated counter line."""
+    return text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
+
+
+def count_hit(key: str, env) -> None:
+    """Count a request served from the cache, by key and kubeconfig user."""
+    count("h\t" + key[:12] + "\t" + stats_field(env.get("KUBEWARM_USER", "")) + "\n")
+
+
 # --- the shim -----------------------------------------------------------------------------
 
 
@@ -614,6 +665,7 @@ def main(argv: list[str] | None = None) -> None:
             # kubectl has its credential: nothing from here on may change the exit status
             if identity:
                 mark_served(key, digest, identity)
+            count_hit(key, env)
             stale = remaining <= window
             if stale:
                 try:

@@ -47,13 +47,13 @@ import sys
 def _run() -> None:
     args = sys.argv[1:]
     stem = os.path.splitext(os.path.basename(sys.executable))[0].lower()
-    if stem == "kubewarm-exec" or args[:1] == ["exec"]:
+    if args[:1] == ["--kubewarm-helper"] and len(args) >= 2:  # whichever stub started it
+        sys.argv = ["-c", *args[2:]]
+        exec(compile(args[1], "<kubewarm helper>", "exec"), {"__name__": "__main__"})
+    elif stem == "kubewarm-exec" or args[:1] == ["exec"]:
         from kubewarm.engine.hotpath import main
 
         main(args if stem == "kubewarm-exec" else args[1:])
-    elif args[:1] == ["--kubewarm-helper"] and len(args) >= 2:
-        sys.argv = ["-c", *args[2:]]
-        exec(compile(args[1], "<kubewarm helper>", "exec"), {"__name__": "__main__"})
     else:
         from kubewarm.tray.cli import main
 

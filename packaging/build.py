@@ -129,14 +129,16 @@ def build(fmt: str, out: Path, template: str | None, workdir: Path) -> Path:
     if template:
         create += ["-C", f'template="{Path(template).resolve()}"']
     _run(create, cwd=stage)
-    if fmt == "msi":
-        _add_console_stub(bc, stage)
     _run([*bc, "build", platform, output, "--no-input"], cwd=stage)
+    if fmt == "msi":
+        _add_console_stub(bc, stage, template)
     if fmt == "deb":
         bundle = next((stage / "build" / "kubewarm").glob("*/*/kubewarm-*/usr/lib/kubewarm"))
         _compile("/usr/bin/python3", [bundle / "app", bundle / "app_packages"])
-    else:
-        app_dirs = [p for p in (stage / "build").rglob("app") if p.is_dir()]
+    else:  # the bundle's app/ and app_packages/ only (build/kubewarm/<os>/app is the bundle)
+        app_dirs = [
+            p for p in (stage / "build").rglob("app") if (p.parent / "app_packages").is_dir()
+        ]
         _compile(str(python), app_dirs + [p.parent / "app_packages" for p in app_dirs])
     package = [*bc, "package", platform, output, "--no-input"]
     if fmt in ("dmg", "msi"):
@@ -156,18 +158,34 @@ def build(fmt: str, out: Path, template: str | None, workdir: Path) -> Path:
     return target
 
 
-def _add_console_stub(bc: list[str], stage: Path) -> None:
-    """Windows: create the console-app variant too, and put its stub beside the GUI one as
-    ``kubewarm-exec.exe``. Both stubs run the ``kubewarm`` module, whose ``__main__`` starts
-    the shim when the program is named kubewarm-exec."""
+def _add_console_stub(bc: list[str], stage: Path, template: str | None) -> None:
+    """Windows: build the console-app variant too, and put its stub beside the GUI one as
+    ``kubewarm-exec.exe`` (the MSI takes every file under the bundle's ``src``).
+
+    Briefcase's Windows template ships the stub as ``src/Stub.exe``; ``briefcase build``
+    renames it (``<formal_name>.exe`` for a GUI app, ``<app_name>.exe`` for a console app: both
+    ``kubewarm.exe`` here) and stamps its version resource, whose ``InternalName`` (the module
+    name, ``kubewarm``) is the module the stub runs when ``BRIEFCASE_MAIN_MODULE`` is unset. So
+    the console stub is taken after ``build``: an unbuilt one would run no module at all. The
+    ``kubewarm`` module's ``__main__`` starts the shim when the program is named
+    kubewarm-exec."""
     console = stage.parent / "briefcase-console"
     if console.exists():
         shutil.rmtree(console)
     shutil.copytree(stage, console, ignore=shutil.ignore_patterns("build", "dist"))
     pyproject = console / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace("console_app = false", "console_app = true"))
-    _run([*bc, "create", "windows", "app", "--no-input"], cwd=console)
-    stub = next((console / "build" / "kubewarm" / "windows" / "app" / "src").glob("kubewarm.exe"))
+    text = pyproject.read_text()
+    if "console_app = false" not in text:
+        raise BuildError(f"no `console_app = false` in {pyproject} to switch")
+    pyproject.write_text(text.replace("console_app = false", "console_app = true"))
+    create = [*bc, "create", "windows", "app", "--no-input"]
+    if template:
+        create += ["-C", f'template="{Path(template).resolve()}"']
+    _run(create, cwd=console)
+    _run([*bc, "build", "windows", "app", "--no-input"], cwd=console)
+    stub = console / "build" / "kubewarm" / "windows" / "app" / "src" / "kubewarm.exe"
+    if not stub.is_file():
+        raise BuildError(f"the console build left no {stub}")
     target = stage / "build" / "kubewarm" / "windows" / "app" / "src" / "kubewarm-exec.exe"
     shutil.copy2(stub, target)
 

@@ -110,3 +110,25 @@ def test_this_process_and_its_helpers_use_this_venv(tmp_path):
     out = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.stdout.startswith(inst.package_root), out.stderr
     assert autostart.launch_command()[0] in (inst.app, sys.executable)
+
+
+def test_windows_console_stub_starts_helpers_and_the_tray_with_the_gui_stub():
+    """Run as kubewarm-exec.exe (a stale hit starting its background refresh), helpers still
+    go to the GUI stub: the console stub runs the shim, and would open a console window."""
+    root = "C:\\Program Files\\kubewarm developers\\kubewarm"
+    exists = {root + "\\app_packages", root + "\\kubewarm-exec.exe", root + "\\kubewarm.exe"}
+    inst = install.describe(
+        root + "\\kubewarm-exec.exe", root + "\\app\\kubewarm", "win32", (3, 12), root, root,
+        exists.__contains__,
+    )  # fmt: skip
+    assert inst.helper_argv(CODE)[:2] == [root + "\\kubewarm.exe", install.HELPER_FLAG]
+    assert inst.tray_argv() == [root + "\\kubewarm.exe", "tray"]
+    assert inst.exec_program == root + "\\kubewarm-exec.exe"
+
+
+def test_macos_launcher_runs_the_stub_without_its_nslog_notice():
+    from kubewarm.engine.kubeconfig import launcher  # lazy: only this test needs it
+
+    stub = "/Applications/kubewarm.app/Contents/MacOS/kubewarm"
+    text = launcher.launcher_text(None, "/x/app/kubewarm", [], stub)
+    assert f"IDE_DISABLED_OS_ACTIVITY_DT_MODE=1 exec '{stub}' exec \"$@\"" in text

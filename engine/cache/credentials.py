@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 
 from kubewarm.engine import __version__
+from kubewarm.engine.cache import stats
 from kubewarm.engine.cache.plugin import (
     CACHE_LIMIT,
     PluginNotFound,
@@ -29,8 +30,10 @@ from kubewarm.engine.core.exec_credential import InvalidCredential, requested_ap
 from kubewarm.engine.core.locks import hold
 from kubewarm.engine.core.safe_files import UnsafePath, private_dir
 from kubewarm.engine.hotpath import (
+    count,
     keyring_stalled,
     mark_keyring_stalled,
+    stats_field,
     timing,
     uses_file_store,
     utc_stamp,
@@ -228,6 +231,27 @@ def _save(store, key: str, entry: Entry, recipe: bytes) -> str:
     return ""
 
 
+def _count_run(
+    key: str, env: Mapping[str, str], argv: list[str], where: str, started: float, ok: bool
+) -> None:
+    """Count one plugin run for ``kubewarm stats``: on kubectl's path (fg) or not (bg), how
+    long it took (what a later hit saves), whether it succeeded."""
+    ms = int((time.monotonic() - started) * 1000)
+    user = stats_field(env.get("KUBEWARM_USER", ""))
+    plugin = stats_field(_plugin_name(argv))
+    count(f"r\t{key[:12]}\t{user}\t{plugin}\t{where}\t{ms}\t{1 if ok else 0}\n")
+
+
+def _missing_plugin_help(argv: list[str], env: Mapping[str, str]) -> str:
+    """client-go's missing-plugin help and the wrapped user's ``installHint``, which kubectl
+    no longer shows itself (it runs the launcher, which exists)."""
+    # lazy: start-up (the kubeconfig parser, yaml: only when a plugin is missing)
+    from kubewarm.engine.kubeconfig import install_hint
+
+    hint = install_hint.install_hint(env.get("KUBEWARM_USER", ""), argv[0], env)
+    return install_hint.missing_plugin_help(hint)
+
+
 def _plugin_name(argv: list[str]) -> str:
     return os.path.basename(argv[0]) if argv else "?"
 
@@ -270,10 +294,14 @@ def foreground(
                     )
                     return 0
         debug.log(f"key={key[:12]} {reason}: running plugin {_plugin_name(argv)}")
+        ran = time.monotonic()
         try:
             result = run_foreground(argv, env)
+            _count_run(key, env, argv, "fg", ran, result.returncode == 0)
         except PluginNotFound as exc:
             print(f"kubewarm: {exc}", file=sys.stderr)
+            if "KUBERNETES_EXEC_INFO" in env:  # kubectl asked: say what it would have said
+                print(_missing_plugin_help(argv, env), end="", file=sys.stderr)
             return 127
         if result.passed_through:
             debug.log(
@@ -301,6 +329,7 @@ def foreground(
     try:
         if store is not None:
             served.prune()
+            stats.prune()
             spawn_housekeeping_if_due(values)
     except Exception as exc:  # a full disk, say: the next miss tries again
         debug.log(f"housekeeping skipped: {exc}")
@@ -355,10 +384,13 @@ def refresh(
                 window, _ = _timing(values, current.lifetime)
                 if current.expires - time.time() > window:
                     return Outcome(True, key, "already fresh", current.expires)
+        ran = time.monotonic()
         try:
             result = run_background(argv, env, timeout)
         except PluginNotFound as exc:
             return Outcome(False, key, str(exc))
+        ok = result.returncode == 0 and not result.timed_out
+        _count_run(key, env, argv, "bg", ran, ok)
         if result.returncode != 0 or result.timed_out:
             reason = (
                 "timed out" if result.timed_out else stderr_reason(result.stderr, result.returncode)

@@ -7,6 +7,7 @@ import os
 import sys
 
 from kubewarm.engine.cache import admin as cache_admin
+from kubewarm.engine.cli.output import add_output_option, entry_json, print_json
 from kubewarm.engine.cli.text import fail, format_entries, plural, where
 from kubewarm.engine.contexts.status import users_for_context
 from kubewarm.engine.core import paths, settings
@@ -44,6 +45,7 @@ def register(subparsers) -> None:
         entries.add_argument(
             "--expired", action="store_true", help="also list expired and unreadable entries"
         )
+        add_output_option(entries)
         entries.set_defaults(func=run_entries)
 
     store = subparsers.add_parser(
@@ -116,6 +118,11 @@ def run_entries(ns) -> int:
         return fail(f"cannot read the cache: {exc}")
     shown = found if ns.expired else [e for e in found if e.valid]
     hidden = len(found) - len(shown)
+    if ns.output == "json":
+        print_json(
+            {"store": store.name, "entries": [entry_json(e) for e in shown], "hidden": hidden}
+        )
+        return 0
     if not shown:
         print(f"No cached credentials in {where(store)}.")
     else:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import sys
 
-from kubewarm.engine.cli.text import fail, plural, status_table
+from kubewarm.engine.cli.output import add_output_option, print_json, status_json
+from kubewarm.engine.cli.text import STATUS_WIDTH, fail, plural, status_table
 from kubewarm.engine.contexts.status import statuses
+from kubewarm.engine.diagnostics import plugins
 from kubewarm.engine.kubeconfig import files as kubeconfig_files
+from kubewarm.engine.kubeconfig import merge as kubeconfig_merge
 from kubewarm.engine.kubeconfig.files import display
+from kubewarm.engine.kubeconfig.model import KubeconfigError
 
 _NO_PLUGIN = "it has no exec plugin"
 
@@ -32,6 +36,14 @@ def register(subparsers) -> None:
         metavar="PATH",
         help="the shim command to write instead of kubewarm's launcher (a kubewarm-exec)",
     )
+    inject.add_argument(
+        "--force",
+        action="store_true",
+        help=(
+            "make the launcher run this installation even if it runs another one that is still"
+            " installed (pipx and a package side by side), or a newer kubewarm"
+        ),
+    )
     inject.set_defaults(func=run_inject)
 
     restore = subparsers.add_parser(
@@ -48,8 +60,19 @@ def register(subparsers) -> None:
     status = subparsers.add_parser(
         "status",
         help="per context: wrapped or not, plugin, cached or not, expiry, drift",
+        description=(
+            "One line per context: its user, plugin, whether kubectl goes through kubewarm for"
+            " it, and what is cached. Long names are shortened to fit 100 columns."
+        ),
+        epilog=(
+            "exit status: 0 every exec user is wrapped as kubewarm needs; 3 at least one is"
+            " not wrapped or has drifted (`kubewarm inject` fixes it); 1 an error (a kubeconfig"
+            " that cannot be read, an unknown --context); 2 a usage error."
+        ),
     )
     _common(status, dry_run=False)
+    status.add_argument("--wide", action="store_true", help="never shorten names")
+    add_output_option(status)
     status.set_defaults(func=run_status)
 
 
@@ -76,8 +99,36 @@ def run_inject(ns) -> int:
     # lazy: start-up (inject adds difflib, tempfile, hashlib: ~10 ms on every command)
     from kubewarm.engine.kubeconfig.inject import inject
 
-    report = inject(ns.kubeconfig, ns.context, ns.user, ns.command, ns.dry_run)
-    return _print_report(report, "inject")
+    report = inject(ns.kubeconfig, ns.context, ns.user, ns.command, ns.dry_run, force=ns.force)
+    status = _print_report(report, "inject")
+    _warn_missing_plugins(report)
+    return status
+
+
+def _warn_missing_plugins(report) -> None:
+    """On stderr, one line per user inject covers whose plugin is not on PATH: kubectl will
+    fail for it (the shim then shows its installHint), better said now."""
+    covered = {(c.path, c.user) for p in report.plans for c in (*p.changes, *p.unchanged)}
+    try:
+        parsed = kubeconfig_merge.load([p.file for p in report.plans])
+    except KubeconfigError:
+        return
+    chosen = [u.info for pf in parsed for u in pf.users if (pf.path, u.info.name) in covered]
+    for gone in plugins.missing(chosen):
+        print(_missing_line(gone), file=sys.stderr)
+
+
+def _missing_line(gone: plugins.MissingPlugin) -> str:
+    hint = f" ({_one_line(gone.hint)})" if gone.hint else ""
+    return (
+        f"kubewarm: warning: user {gone.user!r} ({display(gone.path)} line {gone.line}): plugin"
+        f" {gone.command!r} is not on PATH; kubectl will fail for it until it is installed{hint}"
+    )
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def run_restore(ns) -> int:
@@ -136,6 +187,8 @@ def _print_report(report, verb: str) -> int:
             print(f"kubectl now runs {shim} for them. Undo with: kubewarm restore")
     elif verb == "inject" and report.unchanged and report.shim is not None:
         print(f"They run {report.shim.command}.")
+    for note in report.notes:
+        print(f"kubewarm {verb}: {note}")
     failed = [s for s in report.skipped if report.filtered or not s.reason.startswith(_NO_PLUGIN)]
     return 1 if failed else 0
 
@@ -151,9 +204,22 @@ def run_status(ns) -> int:
     present = [display(f.path) for f in files if f.exists]
     if not present:
         return fail("no kubeconfig file found (" + ", ".join(display(f.path) for f in files) + ")")
+    users = [s.context.user for s in items if s.context is not None and s.context.user]
+    missing = plugins.missing(u for u in users if u is not None)
+    code = STATUS_NEEDS_INJECT if any(_needs_inject(s) for s in items) else 0
+    if ns.output == "json":
+        print_json({"contexts": [status_json(s, missing) for s in items], "files": present})
+        return code
     if not items:
         print(f"No contexts in {', '.join(present)}.")
         return 0
-    for line in status_table(items):
+    for line in status_table(items, missing=missing, width=None if ns.wide else STATUS_WIDTH):
         print(line)
-    return 0
+    return code
+
+
+STATUS_NEEDS_INJECT = 3  # some exec user is not wrapped, or drifted: `kubewarm inject`
+
+
+def _needs_inject(s) -> bool:
+    return s.kind == "exec" and (not s.wrapped or bool(s.drift))

@@ -15,6 +15,9 @@ COMMAND_MODULES = (
     "kubewarm.engine.cli.kubeconfig",  # inject, restore, status
     "kubewarm.engine.cli.cache",  # clear, entries
     "kubewarm.engine.cli.pins",  # pin, unpin, pins
+    "kubewarm.engine.cli.stats",  # stats
+    "kubewarm.engine.cli.doctor",  # doctor
+    "kubewarm.engine.cli.completion",  # completion (and the hidden __complete)
     "kubewarm.engine.cli.uninstall",  # uninstall
 )
 
@@ -50,6 +53,7 @@ def build_parser(extra=()):
         module.register(sub)
     for register in extra:
         register(sub)
+    parser.set_defaults(_parser=parser)  # `kubewarm completion` lists every subcommand
     return parser
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from kubewarm.engine.cache import admin as cache_admin
+from kubewarm.engine.cli.output import add_output_option, print_json, state_json
 from kubewarm.engine.cli.text import fail
 from kubewarm.engine.contexts import approvals, pins, recent
 from kubewarm.engine.contexts.state import static_states
@@ -44,6 +45,7 @@ def register(subparsers) -> None:
         "pins",
         help="list the pinned contexts (and those kept warm because kubectl used them recently)",
     )
+    add_output_option(listing)
     listing.set_defaults(func=run_pins)
 
 
@@ -109,7 +111,10 @@ def run_pins(ns) -> int:
     pinned = pins.load(values)
     warm_recent = recent.window_days(values) > 0
     if not pinned and not warm_recent:
-        print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
+        if ns.output == "json":
+            print_json({"pins": []})
+        else:
+            print("Nothing is pinned. Pin a context with: kubewarm pin CONTEXT")
         return 0
     try:
         known, where = _known_contexts()
@@ -124,6 +129,10 @@ def run_pins(ns) -> int:
     states, targets = static_states(list(known.values()), pinned, entries, values)
     states = live.overlay(states)  # a running warmer's refreshing / failed / needs login
     used = recent.read(values, targets, pinned)
+    if ns.output == "json":
+        shown = [*pinned, *used]
+        print_json({"pins": [state_json(states[name]) for name in shown if name in states]})
+        return 0
     if not pinned and not used:
         print(
             "Nothing is pinned, and no context was used recently through kubewarm."

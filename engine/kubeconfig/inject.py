@@ -118,6 +118,7 @@ class Report:
     written: bool = False
     backups: dict[str, str] = field(default_factory=dict)
     filtered: bool = False  # only users named with --context / --user
+    notes: list[str] = field(default_factory=list)  # one line each, e.g. about the launcher
 
     @property
     def changes(self) -> list[UserChange]:
@@ -456,17 +457,22 @@ def inject(
     dry_run: bool = False,
     environ: Mapping[str, str] | None = None,
     values: Mapping[str, str] | None = None,
+    force: bool = False,
 ) -> Report:
-    """Wrap exec users (all, or those named) so kubectl runs the shim; repair drift."""
+    """Wrap exec users (all, or those named) so kubectl runs the shim; repair drift.
+    ``force``: make the launcher run this installation even where it runs another one that
+    still exists, or was written by a newer kubewarm (``launcher.decide``)."""
     present, missing = _files(kubeconfig, environ)
     parsed = [parse(f, exact=True) for f in present]
     wanted = _selected_users(parsed, contexts, users)
     try:
-        shim = shim_command(command, write=not dry_run)
+        shim = shim_command(command, write=not dry_run, force=force)
     except (OSError, ValueError) as exc:
         raise InjectError(str(exc)) from None
     plans = [_plan_inject(pf, f, wanted, shim) for pf, f in zip(parsed, present, strict=True)]
     report = Report("inject", plans, missing, shim, dry_run)
+    if shim.note:
+        report.notes.append(shim.note)
     return _write(report, wanted is not None, values)
 
 

@@ -110,12 +110,16 @@ def describe(
         if platform == "darwin":
             return Installation(BRIEFCASE_MACOS, package_root, None, executable, extra)
         if platform == "win32":
+            # Run as kubewarm-exec.exe (the shim, e.g. starting a background refresh), the
+            # app is still the GUI stub beside it: the console stub runs the shim whatever
+            # its arguments, and a console program would open a window for a helper.
             console = join(dirname(executable), "kubewarm-exec.exe")
+            app = join(dirname(executable), "kubewarm.exe")
             return Installation(
                 BRIEFCASE_WINDOWS,
                 package_root,
                 None,
-                executable,
+                app if exists(app) else executable,
                 extra,
                 console if exists(console) else None,
             )

@@ -1,0 +1,97 @@
+"""``kubewarm stats``: hits and plugin runs counted by the real shim under the real kubectl,
+time saved from the plugin's measured run time, periods, ``-o json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from kubewarm.engine.cache import stats as cache_stats
+
+from tests import kubeconfig_helpers
+from tests.fixtures_core import (
+    fake_plugin_argv,
+    kubectl_path,
+    plugin_runs,
+    run_kubectl,
+    write_kubeconfig,
+)
+from tests.kubeconfig_helpers import run_cli
+
+kw_data = kubeconfig_helpers.kw_data  # fixture: kw_env plus a private data dir
+
+
+@pytest.mark.real
+def test_kubectl_calls_are_counted_and_time_saved(api_server, kw_data, tmp_path, plugin_log):
+    plugin = fake_plugin_argv(sleep=0.3, log=plugin_log)
+    config = write_kubeconfig(
+        tmp_path / "kubeconfig",
+        api_server,
+        {"prod": {"command": plugin[0], "args": plugin[1:]}},
+    )
+    assert run_cli("inject", "--kubeconfig", str(config), env=kw_data).returncode == 0
+    kubectl = kubectl_path("1.33")
+    for _ in range(4):
+        got = run_kubectl(kubectl, config, env=kw_data)
+        assert got.returncode == 0, got.stderr
+    assert plugin_runs(plugin_log) == 1
+
+    result = run_cli("stats", "-o", "json", env={**kw_data, "KUBECONFIG": str(config)})
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["days"] == 7 and doc["until"] == time.strftime("%Y-%m-%d", time.gmtime())
+    (user,) = doc["users"]
+    assert (user["user"], user["contexts"], user["plugin"]) == (
+        "prod",
+        ["prod"],
+        os.path.basename(plugin[0]),
+    )
+    assert (user["from_cache"], user["plugin_runs"], user["requests"]) == (3, 1, 4)
+    assert 0.3 <= user["run_seconds"] < 30
+    assert user["saved_seconds"] == pytest.approx(3 * user["run_seconds"], abs=0.01)
+    assert doc["total"]["from_cache"] == 3 and doc["total"]["plugin_runs"] == 1
+
+    text = run_cli("stats", env={**kw_data, "KUBECONFIG": str(config)})
+    assert text.returncode == 0
+    assert "4 credential requests, 3 served from the cache, 1 plugin run" in text.stdout
+    row = next(line for line in text.stdout.splitlines() if line.startswith("prod "))
+    assert row.split()[:5] == ["prod", "prod", os.path.basename(plugin[0]), "3", "1"], text.stdout
+    # the counter files hold no secret
+    counters = Path(kw_data["KUBEWARM_CACHE_DIR"]) / "stats"
+    raw = "".join(p.read_text() for p in counters.iterdir())
+    assert "kwtest" not in raw and "token" not in raw
+
+
+def _write(directory: Path, day: str, lines: list[str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / day).write_text("".join(line + "\n" for line in lines))
+
+
+def test_periods_measured_run_times_and_unknown_savings(kw_env):
+    directory = Path(cache_stats.stats_dir())
+    now = time.mktime((2030, 1, 10, 12, 0, 0, 0, 0, 0)) - time.timezone
+    _write(directory, "2030-01-10", ["h\tk1\tprod", "h\tk1\tprod", "h\tk2\tnew", "garbage", "r\tx"])
+    _write(directory, "2030-01-08", ["r\tk1\tprod\taws\tfg\t2000\t1", "h\tk1\tprod"])
+    # an old day: outside a 3-day period, but its run still measures the plugin
+    _write(directory, "2029-12-01", ["r\tk1\tprod\taws\tbg\t4000\t1", "r\tk1\tprod\taws\tfg\t9\t0"])
+    report = cache_stats.collect(3, now=now, contexts={"prod": ["prod-ctx"]})
+    assert (report.since, report.until) == ("2030-01-08", "2030-01-10")
+    prod, new = report.users
+    assert (prod.user, prod.hits, prod.runs, prod.background_runs) == ("prod", 3, 1, 0)
+    assert prod.run_seconds == pytest.approx(3.0) and prod.saved_seconds == pytest.approx(9.0)
+    assert prod.contexts == ["prod-ctx"] and prod.plugin == "aws"
+    assert (new.user, new.hits, new.saved_seconds) == ("new", 1, None)
+    assert report.saved_seconds == pytest.approx(9.0)
+    everything = cache_stats.collect(60, now=now)
+    assert everything.users[0].background_runs == 1 and everything.users[0].failed_runs == 1
+    assert cache_stats.prune(keep_days=30, now=now) == 1
+    assert sorted(os.listdir(directory)) == ["2030-01-08", "2030-01-10"]
+
+
+def test_stats_with_nothing_counted(kw_data):
+    text = run_cli("stats", "--days", "1", env=kw_data)
+    assert text.returncode == 0 and "No credential requests went through kubewarm" in text.stdout
+    assert run_cli("stats", "--days", "0", env=kw_data).returncode == 1
