@@ -525,15 +525,21 @@ def mark_served(key: str, digest: str, identity: str) -> None:
     """Record that the calling process got the credential with ``digest``. Never fails: it
     runs after kubectl got its credential (a full disk must not change the exit status), and
     never follows a symlink planted in place of a marker."""
-    path = _marker_path(key, identity)
     data = (digest[:32] + " " + identity).encode("utf-8", "surrogateescape")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    write_after_answer(_marker_path(key, identity), data, os.O_TRUNC)
+
+
+def write_after_answer(path: str, data: bytes, mode_flag: int) -> None:
+    """Write ``data`` to ``path`` (``mode_flag``: ``O_TRUNC`` or ``O_APPEND``), creating its
+    folder 0700 if need be, never following a symlink in its place and never raising: it runs
+    after kubectl got its credential, where a full disk or a planted link must change nothing."""
+    flags = os.O_WRONLY | os.O_CREAT | mode_flag | getattr(os, "O_NOFOLLOW", 0)
     for _ in range(2):
         try:
             fd = os.open(path, flags, 0o600)
         except FileNotFoundError:
             try:
-                os.makedirs(marker_dir(), mode=0o700, exist_ok=True)
+                os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             except OSError:
                 return
             continue
@@ -541,7 +547,7 @@ def mark_served(key: str, digest: str, identity: str) -> None:
             return
         try:
             os.write(fd, data)
-        except OSError:  # disk full: a marker is a hint, the credential is already out
+        except OSError:  # disk full: a marker or a count is a hint; the answer is already out
             pass
         finally:
             os.close(fd)
@@ -564,29 +570,8 @@ def stats_path(epoch: float | None = None) -> str:
 
 
 def count(line: str) -> None:
-    """Append ``line`` to today's counter file; never raises and never follows a symlink (it
-    runs after kubectl got its credential)."""
-    path = stats_path()
-    data = line.encode("utf-8", "surrogateescape")
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    for _ in range(2):
-        try:
-            fd = os.open(path, flags, 0o600)
-        except FileNotFoundError:
-            try:
-                os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            except OSError:
-                return
-            continue
-        except OSError:
-            return
-        try:
-            os.write(fd, data)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-        return
+    """Append ``line`` to today's counter file (see :func:`write_after_answer`)."""
+    write_after_answer(stats_path(), line.encode("utf-8", "surrogateescape"), os.O_APPEND)
 
 
 def stats_field(text: str) -> str:
