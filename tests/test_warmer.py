@@ -353,3 +353,29 @@ def test_scheduler_adapter_runs_each_job_when_planned_and_beats():
     assert not scheduler.stop() and not scheduler.running
     scheduler.at("after", time.time())  # stopped: nothing to schedule on, and no error
     assert scheduler.planned() == {}
+
+
+def test_scheduler_survives_a_job_removed_while_it_runs():
+    """A refresh job that the warmer drops (keep_only) just as APScheduler finishes it must not
+    end APScheduler's thread: that JobLookupError used to stop every later refresh and the
+    heartbeat (seen as 'Exception in thread APScheduler' under load). Here the job removes
+    itself while running, many times over, and the heartbeat must go on."""
+    beats: list[float] = []
+    scheduler: Scheduler
+
+    def refresh(name: str, forced: bool) -> None:
+        scheduler.keep_only(set())  # the warmer dropping the context on another thread
+        time.sleep(0.01)
+
+    scheduler = Scheduler(refresh, lambda: beats.append(time.monotonic()), heartbeat=0.1)
+    scheduler.start()
+    try:
+        scheduler.start_heartbeat()
+        assert scheduler._scheduler is not None
+        for i in range(30):
+            scheduler.at(f"c{i}", time.time())
+        assert scheduler._scheduler.remove_job("refresh:never-there") is None  # no error
+        seen = len(beats)
+        assert wait_for(lambda: len(beats) >= seen + 5, 10), "the scheduler's thread died"
+    finally:
+        scheduler.stop()

@@ -36,9 +36,21 @@ class Scheduler:
         """Start the scheduler (no jobs yet; ``start_heartbeat`` adds the beat)."""
         # lazy: slow path only (apscheduler costs ~60 ms; only a started warmer needs it)
         from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.jobstores.base import JobLookupError  # lazy: as above
         from apscheduler.schedulers.background import BackgroundScheduler  # lazy: as above
 
-        self._scheduler = BackgroundScheduler(
+        class Tolerant(BackgroundScheduler):
+            """APScheduler removes a date job once it has run; if the warmer removed it a
+            moment before (keep_only on another thread), the JobLookupError would end the
+            scheduler's own thread, and with it every refresh and the heartbeat."""
+
+            def remove_job(self, job_id, jobstore=None) -> None:
+                try:
+                    super().remove_job(job_id, jobstore)
+                except JobLookupError:
+                    pass
+
+        self._scheduler = Tolerant(
             executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
             timezone=timezone.utc,
@@ -88,7 +100,7 @@ class Scheduler:
         scheduler = self._scheduler
         for job in scheduler.get_jobs() if scheduler is not None else ():
             if job.id.startswith(PREFIX) and job.id[len(PREFIX) :] not in names:
-                job.remove()
+                scheduler.remove_job(job.id)  # gone meanwhile (it just ran) is fine
 
     def planned(self) -> dict[str, float]:
         """When each scheduled refresh is due (epoch seconds), by context name."""
