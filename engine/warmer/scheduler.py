@@ -98,7 +98,9 @@ class Scheduler:
     def keep_only(self, names: set[str]) -> None:
         """Drop the refresh jobs of every context not in ``names``."""
         scheduler = self._scheduler
-        for job in scheduler.get_jobs() if scheduler is not None else ():
+        if scheduler is None:
+            return
+        for job in scheduler.get_jobs():
             if job.id.startswith(PREFIX) and job.id[len(PREFIX) :] not in names:
                 scheduler.remove_job(job.id)  # gone meanwhile (it just ran) is fine
 
