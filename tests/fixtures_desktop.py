@@ -116,9 +116,9 @@ def desktop(tmp_path_factory):
 
 
 @contextmanager
-def running_desktop(work: Path) -> Iterator[Desktop]:
-    """Start the X session in ``work`` (also used by bench/bench_tray_idle.py); every process
-    is ended by PID on exit."""
+def running_desktop(work: Path, tray_host: bool = True) -> Iterator[Desktop]:
+    """Start the X session in ``work`` (also used by bench/bench_tray_idle.py), with trayer as
+    the tray host unless ``tray_host`` is False; every process is ended by PID on exit."""
     procs: list[subprocess.Popen] = []
     bus_pid = 0
     try:
@@ -189,23 +189,24 @@ def running_desktop(work: Path) -> Iterator[Desktop]:
                 stderr=subprocess.DEVNULL,
             )
         )
-        procs.append(
-            _start(
-                [
-                    "trayer",
-                    "--edge", "top", "--align", "right", "--widthtype", "request",
-                    "--height", "28", "--SetDockType", "true", "--transparent", "true",
-                    "--alpha", "0", "--tint", "0x2b2b2b", "--iconspacing", "4",
-                ],
-                env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )  # fmt: skip
+        if tray_host:
+            procs.append(
+                _start(
+                    [
+                        "trayer",
+                        "--edge", "top", "--align", "right", "--widthtype", "request",
+                        "--height", "28", "--SetDockType", "true", "--transparent", "true",
+                        "--alpha", "0", "--tint", "0x2b2b2b", "--iconspacing", "4",
+                    ],
+                    env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )  # fmt: skip
         session = {k: env[k] for k in ("DISPLAY", "NO_AT_BRIDGE", "XDG_RUNTIME_DIR")}
         session["DBUS_SESSION_BUS_ADDRESS"] = address
         handle = Desktop(display, env, session, log, [p.pid for p in procs])
-        if not wait_until(handle.tray_geometry, timeout=15):
+        if tray_host and not wait_until(handle.tray_geometry, timeout=15):
             raise RuntimeError("trayer did not map its panel")
         if not wait_until(lambda: _name_owned(handle, "org.freedesktop.Notifications")):
             raise RuntimeError("dunst did not take the notification bus name")

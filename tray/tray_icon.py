@@ -11,24 +11,27 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 from kubewarm.engine import __version__
 from kubewarm.engine.core import events_log
 from kubewarm.engine.kubeconfig import current_context
-from kubewarm.engine.system import autostart
+from kubewarm.engine.system import autostart, tray_host
 from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray import icons
 from kubewarm.tray.actions import MenuActions
 from kubewarm.tray.menu_model import Item, MenuView, build
 
 TOOLTIP_MAX = 127  # Windows' limit for a notification-area tooltip
+HOST_GRACE = 10.0  # seconds a missing tray host may take to appear (both start at login)
 
 
 class TrayIcon:
     """The tray app: one warmer, one icon, one menu."""
 
     def __init__(self) -> None:
-        pystray = _import_pystray()
+        self.host = tray_host.detect()
+        pystray = _import_pystray("gtk" if self.host.xembed_only else "")
         self._pystray = pystray
         self._lock = threading.RLock()
         self._shown: tuple = ()
@@ -63,6 +66,24 @@ class TrayIcon:
         self.warmer.start()
         self.refresh_view()
         events_log.write(f"tray: icon shown ({type(icon).__module__.rsplit('.', 1)[-1]})")
+        if self.host.status == tray_host.MISSING:
+            threading.Thread(target=self._warn_without_host, name="tray-host", daemon=True).start()
+
+    def _warn_without_host(self) -> None:
+        """Say once, on stderr and as a notification, that no tray host shows the icon, unless
+        one appears within HOST_GRACE seconds (a panel may start after us at login)."""
+        deadline = time.monotonic() + HOST_GRACE
+        while time.monotonic() < deadline and not self._quitting:
+            time.sleep(1.0)
+            self.host = tray_host.detect()
+            if self.host.status != tray_host.MISSING:
+                events_log.write(f"tray: tray host appeared: {self.host.detail}")
+                return
+        if self._quitting:
+            return
+        message = f"{self.host.detail}. To show it, {tray_host.ADVICE}."
+        print(f"kubewarm: {message}", file=sys.stderr, flush=True)
+        self.notify("kubewarm: no tray host", message)
 
     def quit(self) -> None:
         self._quitting = True
@@ -156,22 +177,25 @@ class TrayIcon:
             handler(status_icon, 1, 0)
 
 
-def _import_pystray():
-    """Import pystray (~100 ms; only the tray pays for it) with GDK's OpenGL off.
+def _import_pystray(backend: str = ""):
+    """Import pystray (~100 ms; only the tray pays for it) with GDK's OpenGL off, and with
+    ``backend`` unless the user chose one (PYSTRAY_BACKEND, read at import too).
 
     On X11, GDK probes GLX while it opens the display, which maps the Mesa driver and
     libLLVM: ~55 MB of resident memory a tray icon never uses (97 MB -> 41 MB measured).
     GDK reads ``GDK_GL`` once, at that moment; the variable is removed again afterwards so
     that plugins and the log viewer we start do not inherit it.
     """
-    ours = "GDK_GL" not in os.environ
-    if ours:
-        os.environ["GDK_GL"] = "disable"
+    ours = {"GDK_GL": "disable"}
+    if backend:
+        ours["PYSTRAY_BACKEND"] = backend
+    ours = {k: v for k, v in ours.items() if k not in os.environ}
+    os.environ.update(ours)
     try:
         import pystray  # lazy: GTK reads GDK_GL, set just above, when pystray loads it
     finally:
-        if ours:
-            os.environ.pop("GDK_GL", None)
+        for name in ours:
+            os.environ.pop(name, None)
     return pystray
 
 

@@ -24,7 +24,7 @@ from kubewarm.engine.kubeconfig.files import KubeconfigPath, display
 from kubewarm.engine.kubeconfig.model import KubeconfigError, UserInfo
 from kubewarm.engine.kubeconfig.parse import parse
 from kubewarm.engine.stores import StoreUnavailable, choice
-from kubewarm.engine.system import autostart, single_instance
+from kubewarm.engine.system import autostart, single_instance, tray_host
 
 OK, PROBLEM, UNKNOWN = "ok", "problem", "unknown"
 
@@ -205,7 +205,7 @@ def tray_pid() -> int | None:
     return None
 
 
-def check_tray(pinned: list[str]) -> list[Finding]:
+def check_tray(pinned: list[str], environ: Mapping[str, str] | None = None) -> list[Finding]:
     """The tray (or ``kubewarm tray --no-icon``) runs when something is pinned; a tray host
     shows its icon; it starts at login."""
     found = []
@@ -222,9 +222,7 @@ def check_tray(pinned: list[str]) -> list[Finding]:
         )  # fmt: skip
     else:
         found.append(Finding("tray", OK, "the tray is not running (nothing is pinned)"))
-    found.append(
-        Finding("tray host", UNKNOWN, "whether a tray host shows the icon is not checked yet")
-    )
+    found.append(check_tray_host(environ))
     try:
         enabled = autostart.is_enabled()
     except (OSError, KubewarmError) as exc:
@@ -241,6 +239,14 @@ def check_tray(pinned: list[str]) -> list[Finding]:
     return found
 
 
+def check_tray_host(environ: Mapping[str, str] | None = None) -> Finding:
+    """A tray host (StatusNotifierWatcher or XEmbed tray) must be there, or the icon is
+    invisible (stock GNOME without the AppIndicator extension)."""
+    host = tray_host.detect(environ)
+    status = {tray_host.FOUND: OK, tray_host.MISSING: PROBLEM}.get(host.status, UNKNOWN)
+    return Finding("tray host", status, host.detail, host.advice)
+
+
 def diagnose(
     kubeconfig: list[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> list[Finding]:
@@ -254,5 +260,5 @@ def diagnose(
     found += check_plugins(users, env)
     found += check_launchers(users)
     found += check_store(values)
-    found += check_tray(pins_store.load(values))
+    found += check_tray(pins_store.load(values), env)
     return found
