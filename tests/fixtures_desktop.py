@@ -261,23 +261,32 @@ class TrayApp:
         x, y = self.icon_center()
         self.desktop.xdotool("mousemove", str(x), str(y), "click", str(button))
 
-    def menu_window(self) -> tuple[int, int, int, int] | None:
-        """(x, y, width, height) of the open popup menu (a visible kubewarm window larger than
-        a tray icon), or None."""
+    def windows(self) -> list[tuple[int, int, int, int]]:
+        """(x, y, width, height) of every visible kubewarm window (icon, menu, tooltip)."""
         found = self.desktop.xdotool(
             "search", "--onlyvisible", "--classname", "^kubewarm$", check=False
         ).split()
+        shown = []
         for window in found:
             out = self.desktop.xdotool("getwindowgeometry", "--shell", window, check=False)
             values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
             try:
-                x, y = int(values["X"]), int(values["Y"])
-                w, h = int(values["WIDTH"]), int(values["HEIGHT"])
+                shown.append(
+                    (
+                        int(values["X"]),
+                        int(values["Y"]),
+                        int(values["WIDTH"]),
+                        int(values["HEIGHT"]),
+                    )
+                )
             except (KeyError, ValueError):
                 continue
-            if w >= 100 and h >= 60:
-                return x, y, w, h
-        return None
+        return shown
+
+    def menu_window(self) -> tuple[int, int, int, int] | None:
+        """(x, y, width, height) of the open popup menu (a visible kubewarm window larger than
+        a tray icon), or None."""
+        return next(((x, y, w, h) for x, y, w, h in self.windows() if w >= 100 and h >= 60), None)
 
     def choose(self, index: int, sub_index: int | None = None, shot: str = "") -> None:
         """Open the menu with a click and pick the ``index``-th enabled item (and in its

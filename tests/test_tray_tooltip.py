@@ -33,17 +33,7 @@ def _tooltip(app) -> tuple[int, int, int, int] | None:
     """(x, y, w, h) of a visible kubewarm popup below the tray panel that is no menu: the
     tooltip (GTK draws it as a small override-redirect window of the same class)."""
     panel = app.desktop.tray_geometry()
-    found = app.desktop.xdotool(
-        "search", "--onlyvisible", "--classname", "^kubewarm$", check=False
-    ).split()
-    for window in found:
-        out = app.desktop.xdotool("getwindowgeometry", "--shell", window, check=False)
-        values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        try:
-            x, y = int(values["X"]), int(values["Y"])
-            w, h = int(values["WIDTH"]), int(values["HEIGHT"])
-        except (KeyError, ValueError):
-            continue
+    for x, y, w, h in app.windows():
         if panel and y >= panel[1] + panel[3] and w >= 100 and h < 60:
             return x, y, w, h
     return None
