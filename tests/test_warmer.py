@@ -236,7 +236,34 @@ def test_needs_login_is_not_retried_until_asked(kw_env, plugin_log, warmers, tmp
     control.write_text('{"mode": "token"}')
     assert _kubectl_call("prod", kw_env, argv).returncode == 0
     assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
-    assert any("failure episode over" in e for e in recorder.events)
+    # the menu may show "warm" a moment before the event is logged (states first, then events)
+    assert wait_for(lambda: any("failure episode over" in e for e in recorder.events), 5)
+
+
+def test_failed_refresh_now_over_a_fresh_credential_is_its_own_episode(
+    kw_env, plugin_log, warmers, tmp_path
+):
+    """Refresh now fails while the stored credential is still good: the retry finds it fresh,
+    which ends the episode, so the next failure notifies again (it used to stay silent)."""
+    control = tmp_path / "control.json"
+    control.write_text('{"mode": "token"}')
+    argv = fake_plugin_argv(ttl=900, log=plugin_log, control=control)
+    _kubeconfig(kw_env, {"prod": argv})
+    kubewarm("pin", "prod", env=kw_env)
+    recorder = Recorder()
+    warmer = warmers(recorder)
+    assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
+    control.write_text('{"mode": "fail"}')
+    for episode in (1, 2):
+        warmer.refresh_now("prod")
+        assert wait_for(lambda n=episode: len(recorder.notifications) == n, 10), recorder.events
+        # the retry (1 s later) finds the stored credential fresh: warm again, episode over
+        assert wait_for(lambda: _state(warmer, "prod").phase == context_state.WARM, 10)
+        assert wait_for(lambda: "prod" in warmer.planned(), 5)
+        assert wait_for(
+            lambda n=episode: sum("failure episode over" in e for e in recorder.events) == n, 5
+        ), recorder.events
+    assert len(plugin_runs(plugin_log)) == 3  # the first warm-up and two Refresh now
 
 
 def test_kubeconfig_and_pin_changes_are_picked_up_while_running(kw_env, plugin_log, warmers):

@@ -275,7 +275,12 @@ class Warmer:
         now = time.time()
         current = self._world.stored_expiry(target, now)
         if not forced and current is not None and policy.already_fresh(values, *current, now):
-            expires, lifetime = current  # someone refreshed it meanwhile
+            expires, lifetime = current  # someone refreshed it meanwhile, or it is still good
+            with self._lock:  # kubectl finds a good credential: any failure episode is over
+                ended = self._runtime.get(name, policy.IDLE).failures > 0
+                self._runtime[name] = policy.IDLE
+            if ended:
+                self._out.event(f"{name}: the stored credential is good; failure episode over")
             self._set(name, "", expires=expires)
             self._scheduler.at(name, expires - refresh_lead(values, lifetime))
             return
