@@ -165,6 +165,33 @@ def test_pin_and_unpin_from_the_menu(menu, world, plugin_log):
     assert warmer.overall() == "warm"
 
 
+def test_recently_used_contexts_show_why_they_are_kept_warm(menu, world):
+    """KUBEWARM_WARM_RECENT: a context kubectl used is kept warm under its own caption, its
+    Pin box unticked (the user did not pin it); ticking it pins it for good."""
+    items, _, _, warmer = menu
+    used = run_shim(
+        world["argv"], world["env"], KUBEWARM_USER="dev", KUBERNETES_EXEC_INFO=exec_info()
+    )
+    assert used.returncode == 0, used.stderr
+    settings = Path(world["env"]["KUBEWARM_CONFIG_DIR"]) / "settings.conf"
+    settings.write_text(settings.read_text() + "KUBEWARM_WARM_RECENT=on\n")
+    warmer.sync("test")
+    texts = _texts(items())
+    dev_at = next(i for i, t in enumerate(texts) if t.startswith("dev — "))
+    assert texts.index("Pinned: kept warm") < texts.index("Kept warm: used recently") < dev_at
+    assert dev_at < texts.index("Other contexts"), texts
+    assert find(items(), "dev").find("Pin (keep warm)").checked is False
+    _click(find(items(), "dev").find("Pin (keep warm)"))
+    assert 'KUBEWARM_PINS=["prod", "gone", "dev"]' in settings.read_text()
+    warmer.sync("test")
+    texts = _texts(items())
+    assert "Kept warm: used recently" not in texts
+    assert texts.index("Pinned: kept warm") < texts.index(
+        next(t for t in texts if t.startswith("dev — "))
+    )
+    assert find(items(), "dev").find("Pin (keep warm)").checked is True
+
+
 def test_refresh_and_clear_actions(menu, world, plugin_log):
     items, actions, ui, warmer = menu
     assert wait_for(lambda: warmer.states(), 5)

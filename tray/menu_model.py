@@ -36,6 +36,7 @@ class Item:
 
 SEPARATOR = Item(separator=True)
 PINNED_CAPTION = "Pinned: kept warm"
+RECENT_CAPTION = "Kept warm: used recently"
 OTHERS_CAPTION = "Other contexts"
 CONTEXTS_CAPTION = "Contexts"
 SWITCH_CAPTION = "Switch context"
@@ -73,12 +74,9 @@ def context_label(state: ContextState) -> str:
 def _context_item(state: ContextState, actions) -> Item:
     name = state.name
     usable = state.phase not in (NOT_WRAPPED, MISSING)
+    pinned = state.pinned and not state.recent  # by the user: a recent one is kept warm anyway
     submenu = (
-        Item(
-            "Pin (keep warm)",
-            lambda: actions.set_pinned(name, not state.pinned),
-            checked=state.pinned,
-        ),
+        Item("Pin (keep warm)", lambda: actions.set_pinned(name, not pinned), checked=pinned),
         Item(
             "Refresh now",
             lambda: actions.refresh(name),
@@ -108,13 +106,18 @@ def build(view: MenuView, actions) -> list[Item]:
     if view.problem:
         items.append(Item("⚠ " + view.problem, enabled=False))
     items.append(SEPARATOR)
-    pinned = [s for s in view.states if s.pinned]
+    pinned = [s for s in view.states if s.pinned and not s.recent]
+    recent = [s for s in view.states if s.recent]
     others = [s for s in view.states if not s.pinned]
     if pinned:
         items.append(Item(PINNED_CAPTION, enabled=False))
         items.extend(_context_item(s, actions) for s in pinned)
+    if recent:
+        items.append(Item(RECENT_CAPTION, enabled=False))
+        items.extend(_context_item(s, actions) for s in recent)
     if others:
-        items.append(Item(OTHERS_CAPTION if pinned else CONTEXTS_CAPTION, enabled=False))
+        caption = OTHERS_CAPTION if pinned or recent else CONTEXTS_CAPTION
+        items.append(Item(caption, enabled=False))
         items.extend(_context_item(s, actions) for s in others)
     if not view.states:
         items.append(Item("No exec-plugin contexts in kubeconfig", enabled=False))

@@ -71,13 +71,22 @@ def recently_used(
     )
 
 
+def mark(states: Mapping[str, ContextState], used: Iterable[str]) -> dict[str, ContextState]:
+    """``states`` with the recently used contexts marked as such (the menu's "kept warm: used
+    recently"); they are already pinned for the warmer."""
+    chosen = set(used)
+    return {n: replace(s, recent=True) if n in chosen else s for n, s in states.items()}
+
+
 def settle(
     pins: Sequence[str], recent: Iterable[str], states: Mapping[str, ContextState]
 ) -> tuple[list[str], dict[str, ContextState]]:
     """(pins, states) without the recently used contexts that failed or need a login (their
     ``states`` carry the warmer's running phase): not kept warm, not counted as pinned."""
     dropped = {n for n in recent if n in states and states[n].phase in (FAILED, NEEDS_LOGIN)}
-    shown = {n: replace(s, pinned=False) if n in dropped else s for n, s in states.items()}
+    shown = {
+        n: replace(s, pinned=False, recent=False) if n in dropped else s for n, s in states.items()
+    }
     return [n for n in pins if n not in dropped], shown
 
 

@@ -43,7 +43,7 @@ class ContextState:
     name: str
     user: str = ""
     plugin: str = ""
-    pinned: bool = False
+    pinned: bool = False  # kept warm: pinned by the user, or ``recent``
     phase: str = COLD
     expires: float = 0.0
     reason: str = ""
@@ -58,6 +58,7 @@ class ContextState:
     explicit: bool = True  # the credential named its expiry (else: the default TTL)
     drift: tuple[str, ...] = ()  # why the user is not wrapped the way kubewarm needs
     note: str = ""  # e.g. "cached under another environment", "store unavailable: ..."
+    recent: bool = False  # kept warm only because kubectl used it recently (not pinned)
     context: ContextInfo | None = field(default=None, compare=False, repr=False)
 
     def with_phase(self, phase: str, reason: str = "", expires: float | None = None):

@@ -107,6 +107,7 @@ class World:
         if used:
             pinned = [*pinned, *used]
             states, targets = static_states(contexts, pinned, entries, values, self._environ)
+            states = recent.mark(states, used)
         return Snapshot(values, pinned, contexts, states, targets, signature, problems, used)
 
     @staticmethod
