@@ -91,6 +91,34 @@ def test_periods_measured_run_times_and_unknown_savings(kw_env):
     assert sorted(os.listdir(directory)) == ["2030-01-08", "2030-01-10"]
 
 
+def test_warm_recent_runs_and_the_waits_they_saved(kw_env):
+    """A warm-without-pinning refresh saves kubectl one wait when a call then finds its
+    credential; further hits, a credential that was never used, or one replaced by a kubectl
+    run save nothing more."""
+    directory = Path(cache_stats.stats_dir())
+    now = time.mktime((2030, 1, 10, 12, 0, 0, 0, 0, 0)) - time.timezone
+    _write(directory, "2030-01-09", ["r\tk1\tdev\taws\tfg\t600\t1", "h\tk1\tdev",
+                                     "r\tk1\tdev\taws\trecent\t500\t1"])  # fmt: skip
+    _write(directory, "2030-01-10", [
+        "h\tk1\tdev", "h\tk1\tdev",  # the refresh of yesterday: one wait saved
+        "r\tk1\tdev\taws\trecent\t400\t1",  # never used: saves nothing
+        "r\tk1\tdev\taws\trecent\t400\t1", "h\tk1\tdev",  # used: one more
+        "r\tk1\tdev\taws\trecent\t400\t0",  # failed: spent, saves nothing
+        "r\tk1\tdev\taws\trecent\t400\t1", "r\tk1\tdev\taws\tfg\t500\t1", "h\tk1\tdev",
+        "r\tk2\tprod\taws\tbg\t500\t1", "h\tk2\tprod",  # pinned: counted as before
+    ])  # fmt: skip
+    report = cache_stats.collect(7, now=now)
+    dev = next(u for u in report.users if u.user == "dev")
+    assert (dev.recent_runs, dev.recent_saves, dev.background_runs) == (5, 2, 5)
+    assert dev.run_seconds == pytest.approx(2.8 / 6)
+    assert report.recent_runs == 5 and report.recent_saves == 2
+    assert report.recent_saved_seconds == pytest.approx(2 * 2.8 / 6)
+    prod = next(u for u in report.users if u.user == "prod")
+    assert (prod.recent_runs, prod.recent_saves, prod.background_runs) == (0, 0, 1)
+    # the day the refresh ran is outside a 1-day period, the hit that used it is inside
+    assert cache_stats.collect(1, now=now).recent_saves == 2
+
+
 def test_stats_with_nothing_counted(kw_data):
     text = run_cli("stats", "--days", "1", env=kw_data)
     assert text.returncode == 0 and "No credential requests went through kubewarm" in text.stdout

@@ -144,6 +144,14 @@ def test_headless_warmer_keeps_recently_used_contexts_warm(kw_env, tmp_path):
         assert wait_for(lambda: len(plugin_runs(dev_log)) >= 3, 45), out.read_text()
         assert "dev: refreshed (" in out.read_text()
         assert plugin_runs(other_log) == []  # never used through kubectl: never run
+        # kubectl finds the warmed credential: `kubewarm stats` counts the runs and the wait
+        _use(kw_env, "dev", dev)
+        _use(kw_env, "dev", dev)  # a second hit on the same credential saves no more
+        doc = json.loads(kubewarm("stats", "-o", "json", env=kw_env).stdout)
+        spent = len(plugin_runs(dev_log)) - 1  # all but kubectl's first run
+        assert doc["total"]["warm_recent"]["plugin_runs"] in (spent, spent - 1), doc
+        assert doc["total"]["warm_recent"]["waits_saved"] == 1, doc
+        assert "saved kubectl 1 wait for the plugin" in kubewarm("stats", env=kw_env).stdout
         control.write_text(json.dumps({"mode": "fail"}))
         assert wait_for(lambda: "dev: refresh failed" in out.read_text(), 30), out.read_text()
         failed_at = len(plugin_runs(dev_log))

@@ -234,8 +234,9 @@ def _save(store, key: str, entry: Entry, recipe: bytes) -> str:
 def _count_run(
     key: str, env: Mapping[str, str], argv: list[str], where: str, started: float, ok: bool
 ) -> None:
-    """Count one plugin run for ``kubewarm stats``: on kubectl's path (fg) or not (bg), how
-    long it took (what a later hit saves), whether it succeeded."""
+    """Count one plugin run for ``kubewarm stats``: on kubectl's path (fg) or not (bg, or
+    recent: warm without pinning), how long it took (what a later hit saves), whether it
+    succeeded."""
     ms = int((time.monotonic() - started) * 1000)
     user = stats_field(env.get("KUBEWARM_USER", ""))
     plugin = stats_field(_plugin_name(argv))
@@ -352,11 +353,14 @@ def refresh(
     key: str | None = None,
     timeout: float | None = None,
     only_if_stale: bool = False,
+    why: str = "bg",
 ) -> Outcome:
     """Run the plugin without a terminal and store its credential under ``key``.
 
     Used by the shim's background refresh and by the tray. ``only_if_stale`` skips the run when
-    the cached credential is (meanwhile) outside its refresh window. Never raises.
+    the cached credential is (meanwhile) outside its refresh window. ``why`` is how
+    ``kubewarm stats`` counts the run: ``bg``, or ``recent`` (warm without pinning). Never
+    raises.
     """
     names = cache_key.identity_env_names(values.get("KUBEWARM_KEY_ENV", ""))
     own_key = cache_key.compute(argv, dict(env), names)
@@ -390,7 +394,7 @@ def refresh(
         except PluginNotFound as exc:
             return Outcome(False, key, str(exc))
         ok = result.returncode == 0 and not result.timed_out
-        _count_run(key, env, argv, "bg", ran, ok)
+        _count_run(key, env, argv, why, ran, ok)
         if result.returncode != 0 or result.timed_out:
             reason = (
                 "timed out" if result.timed_out else stderr_reason(result.stderr, result.returncode)

@@ -5,6 +5,11 @@ a hit costs it one ``open``/``write``/``close``. This module reads them back. Th
 saved is the plugin's measured run time for that kubeconfig user (the mean of its successful
 runs in every kept day, foreground or background), else the mean of the same plugin for any
 user; a user whose plugin never ran here has an unknown saving (``None``), never a guess.
+
+Warm without pinning (``KUBEWARM_WARM_RECENT``) is accounted for apart: the plugin runs it
+spent (``recent`` runs) and the kubectl waits it saved, i.e. its refreshes whose credential a
+kubectl call then found in the cache. Without that refresh the first such call would have run
+the plugin itself; the calls after it would have found that call's credential.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from kubewarm.engine.core import paths
 from kubewarm.engine.hotpath import STATS_DIR
 
+RECENT = "recent"  # a run line's ``where`` for warm-without-pinning (else fg or bg)
 KEEP_DAYS = 92  # counter files older than this are deleted (~60 bytes a hit)
 DAY = 86400
 
@@ -32,6 +38,8 @@ class UserStats:
     runs: int = 0  # on kubectl's path: what the cache could not answer
     background_runs: int = 0  # refreshes by the tray or the shim's detached refresh
     failed_runs: int = 0
+    recent_runs: int = 0  # of the background runs: for warm-without-pinning
+    recent_saves: int = 0  # kubectl waits those runs saved (their credential was used)
     run_seconds: float | None = None  # measured mean of a successful run
     saved_seconds: float | None = None  # hits x run_seconds
 
@@ -64,6 +72,19 @@ class Stats:
     @property
     def saved_seconds(self) -> float:
         return sum(u.saved_seconds or 0.0 for u in self.users)
+
+    @property
+    def recent_runs(self) -> int:
+        return sum(u.recent_runs for u in self.users)
+
+    @property
+    def recent_saves(self) -> int:
+        return sum(u.recent_saves for u in self.users)
+
+    @property
+    def recent_saved_seconds(self) -> float:
+        """The time the saved waits would have taken (each at that user's run time)."""
+        return sum(u.recent_saves * (u.run_seconds or 0.0) for u in self.users)
 
 
 def stats_dir() -> str:
@@ -103,19 +124,29 @@ def collect(
     since, until = _day(now - (days - 1) * DAY), _day(now)
     files = _day_files()
     users: dict[str, UserStats] = {}
+    warmed: set[str] = set()  # keys whose stored credential a warm-recent run fetched, unused
     durations: dict[str, list[int]] = {}  # user -> ms of successful runs (every kept day)
     by_plugin: dict[str, list[int]] = {}
     for name in files:
         in_period = since <= name <= until
         for fields in _lines([name]):
             kind = fields[0]
-            if kind == "h" and len(fields) == 3 and in_period:
-                users.setdefault(fields[2], UserStats(fields[2])).hits += 1
+            if kind == "h" and len(fields) == 3:
+                saved = fields[1] in warmed
+                warmed.discard(fields[1])
+                if in_period:
+                    entry = users.setdefault(fields[2], UserStats(fields[2]))
+                    entry.hits += 1
+                    entry.recent_saves += saved
             elif kind == "r" and len(fields) == 7 and fields[5].isdigit():
                 user, plugin, where, ms, ok = fields[2], fields[3], fields[4], fields[5], fields[6]
                 if ok == "1":
                     durations.setdefault(user, []).append(int(ms))
                     by_plugin.setdefault(plugin, []).append(int(ms))
+                    if where == RECENT:
+                        warmed.add(fields[1])
+                    else:
+                        warmed.discard(fields[1])
                 if not in_period:
                     continue
                 entry = users.setdefault(user, UserStats(user))
@@ -124,6 +155,7 @@ def collect(
                     entry.runs += 1
                 else:
                     entry.background_runs += 1
+                    entry.recent_runs += where == RECENT
                 if ok != "1":
                     entry.failed_runs += 1
     for entry in users.values():

@@ -66,6 +66,11 @@ def run_stats(ns) -> int:
                     "plugin_runs": report.runs,
                     "background_runs": report.background_runs,
                     "saved_seconds": round(report.saved_seconds, 3),
+                    "warm_recent": {
+                        "plugin_runs": report.recent_runs,
+                        "waits_saved": report.recent_saves,
+                        "saved_seconds": round(report.recent_saved_seconds, 3),
+                    },
                 },
                 "users": [
                     {
@@ -77,6 +82,8 @@ def run_stats(ns) -> int:
                         "plugin_runs": u.runs,
                         "background_runs": u.background_runs,
                         "failed_runs": u.failed_runs,
+                        "warm_recent_runs": u.recent_runs,
+                        "warm_recent_waits_saved": u.recent_saves,
                         "run_seconds": None if u.run_seconds is None else round(u.run_seconds, 3),
                         "saved_seconds": None
                         if u.saved_seconds is None
@@ -114,6 +121,12 @@ def run_stats(ns) -> int:
     print("\n".join(table(rows)))
     if report.background_runs:
         print("(PLUGIN RUNS: while kubectl waited + in the background)")
+    if report.recent_runs:
+        print(
+            f"Kept warm because used recently: {plural(report.recent_runs, 'plugin run')} in the"
+            f" background saved kubectl {plural(report.recent_saves, 'wait')} for the plugin"
+            f" ({format_duration(report.recent_saved_seconds)})."
+        )
     if any(u.saved_seconds is None for u in report.users):
         print("(?: the plugin has not run here yet, so its run time is unknown)")
     return 0

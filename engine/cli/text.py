@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from kubewarm.engine.cache.admin import CachedEntry
 from kubewarm.engine.contexts.state import ContextState
-from kubewarm.engine.core.text import plural
+from kubewarm.engine.core.text import format_duration, plural
 from kubewarm.engine.diagnostics.plugins import MissingPlugin
 from kubewarm.engine.kubeconfig.files import display
 from kubewarm.engine.stores.base import Store
@@ -34,18 +34,6 @@ def fail(message: str) -> int:
 def where(store: Store) -> str:
     """'the OS keyring (Secret Service keyring)', "kubewarm's file store"."""
     return f"the OS keyring ({store.describe()})" if store.name == "keyring" else store.describe()
-
-
-def format_duration(seconds: float) -> str:
-    """'45s', '12m05s', '2h03m', '1d4h' (negative counts as 0)."""
-    seconds = max(int(seconds), 0)
-    if seconds >= 86400:
-        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
 
 
 def table(rows: Sequence[Sequence[str]]) -> list[str]:

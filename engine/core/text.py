@@ -16,6 +16,18 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}s"
 
 
+def format_duration(seconds: float) -> str:
+    """'45s', '12m05s', '2h03m', '1d4h' (negative counts as 0)."""
+    seconds = max(int(seconds), 0)
+    if seconds >= 86400:
+        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
 def clock(epoch: float, now: float | None = None) -> str:
     """HH:MM in local time (with the weekday when it is not within the next 20 hours)."""
     now = time.time() if now is None else now

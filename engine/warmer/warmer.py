@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 from kubewarm.engine.cache import admin as cache_admin
 from kubewarm.engine.cache import credentials
+from kubewarm.engine.cache import stats as cache_stats
 from kubewarm.engine.contexts import approvals, pins, recent
 from kubewarm.engine.contexts.state import (
     COLD,
@@ -272,6 +273,7 @@ class Warmer:
             if not policy.should_run(state.pinned, run, forced):
                 return
             values = self._values
+            why = cache_stats.RECENT if name in self._recent else "bg"
         now = time.time()
         current = self._world.stored_expiry(target, now)
         if not forced and current is not None and policy.already_fresh(values, *current, now):
@@ -287,7 +289,9 @@ class Warmer:
         self._set(name, REFRESHING)
         attempt, started = time.time(), time.monotonic()
         try:
-            outcome = credentials.refresh(target.argv, target.env, target.values, key=target.key)
+            outcome = credentials.refresh(
+                target.argv, target.env, target.values, key=target.key, why=why
+            )
         except Exception as exc:  # never leave a context "refreshing" for good
             outcome = credentials.Outcome(False, target.key, f"{type(exc).__name__}: {exc}")
         took = time.monotonic() - started
