@@ -16,6 +16,8 @@ PKGS=(
   make python3-dev python3-venv dpkg-dev
   # tests/test_pipx.py
   pipx
+  # tests/test_completion.py: the generated scripts run in the real shells
+  zsh fish
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -10,6 +10,7 @@ the contexts and users of the kubeconfig (read when completing, through the hidd
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 
 from kubewarm.engine.kubeconfig import files as kubeconfig_files
@@ -66,9 +67,13 @@ def run_names(ns) -> int:
     return 0
 
 
-def commands(parser: argparse.ArgumentParser) -> dict[str, tuple[str, list[str]]]:
-    """subcommand -> (its help, its option strings), from the parser itself."""
-    found: dict[str, tuple[str, list[str]]] = {}
+# subcommand -> (its help, its options: the option strings of each, such as ("-o", "--output"))
+Table = dict[str, tuple[str, list[tuple[str, ...]]]]
+
+
+def commands(parser: argparse.ArgumentParser) -> Table:
+    """The subcommands and their options, from the parser itself (so they never drift)."""
+    found: Table = {}
     for action in parser._actions:
         if not isinstance(action, argparse._SubParsersAction):
             continue
@@ -76,8 +81,8 @@ def commands(parser: argparse.ArgumentParser) -> dict[str, tuple[str, list[str]]
         for name, sub in action.choices.items():
             if name.startswith("__"):
                 continue
-            options = [o for a in sub._actions for o in a.option_strings if o not in ("-h",)]
-            found[name] = (helps.get(name, ""), options)
+            options = [tuple(o for o in a.option_strings if o != "-h") for a in sub._actions]
+            found[name] = (helps.get(name, ""), [group for group in options if group])
     return found
 
 
@@ -93,11 +98,15 @@ def run_completion(ns) -> int:
     return 0
 
 
-def bash_script(table: dict[str, tuple[str, list[str]]]) -> str:
+def _flat(options: list[tuple[str, ...]]) -> list[str]:
+    return [option for group in options for option in group]
+
+
+def bash_script(table: Table) -> str:
     words = "\n".join(table)
     positional = "|".join(POSITIONAL_CONTEXTS)
     options_case = "".join(
-        f'                {name}) _kubewarm_reply "' + "\n".join(options) + '" ;;\n'
+        f'                {name}) _kubewarm_reply "' + "\n".join(_flat(options)) + '" ;;\n'
         for name, (_, options) in table.items()
         if options
     )
@@ -160,10 +169,15 @@ def _zsh_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def zsh_script(table: dict[str, tuple[str, list[str]]]) -> str:
+def _zsh_described(name: str, help_: str) -> str:
+    """A ``name:help`` element of _describe, which splits at the first colon and takes a
+    backslash as an escape in both halves: each colon and backslash escaped."""
+    return ":".join(text.replace("\\", "\\\\").replace(":", "\\:") for text in (name, help_))
+
+
+def zsh_script(table: Table) -> str:
     described = "\n".join(
-        "    " + _zsh_quote(name + ":" + help_.replace(":", "\\:"))
-        for name, (help_, _) in table.items()
+        "    " + _zsh_quote(_zsh_described(name, help_)) for name, (help_, _) in table.items()
     )
     contexts, users, files = (
         "|".join(CONTEXT_OPTIONS),
@@ -178,7 +192,7 @@ def zsh_script(table: dict[str, tuple[str, list[str]]]) -> str:
         for name, value in POSITIONAL_WORDS.items()
     )
     options = "".join(
-        f"        {name}) opts=({' '.join(shlex.quote(o) for o in opts)}) ;;\n"
+        f"        {name}) opts=({' '.join(shlex.quote(o) for o in _flat(opts))}) ;;\n"
         for name, (_, opts) in table.items()
         if opts
     )
@@ -212,7 +226,29 @@ compdef _kubewarm kubewarm
 """
 
 
-def fish_script(table: dict[str, tuple[str, list[str]]]) -> str:
+def _fish_quote(text: str) -> str:
+    """``text`` as one fish word: bare when plain, else in fish's single quotes, where a
+    backslash escapes ``\\`` and ``'`` (POSIX quoting, as shlex.quote does, would lose a
+    backslash, or leave the quote open when one ends the text)."""
+    if re.fullmatch(r"[A-Za-z0-9_.-]+", text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _fish_flags(group: tuple[str, ...]) -> str:
+    """``-s o -l output`` for ("-o", "--output"): fish completes both spellings of one option."""
+    flags = []
+    for option in group:
+        if option.startswith("--"):
+            flags.append(f"-l {_fish_quote(option[2:])}")
+        elif len(option) == 2:
+            flags.append(f"-s {_fish_quote(option[1:])}")
+        else:  # -long, as find(1) spells options
+            flags.append(f"-o {_fish_quote(option[1:])}")
+    return " ".join(flags)
+
+
+def fish_script(table: Table) -> str:
     lines = [
         "# kubewarm completion for fish: kubewarm completion fish > "
         "~/.config/fish/completions/kubewarm.fish",
@@ -220,30 +256,27 @@ def fish_script(table: dict[str, tuple[str, list[str]]]) -> str:
     ]
     for name, (help_, _) in table.items():
         lines.append(
-            f"complete -c kubewarm -n __fish_use_subcommand -a {name} -d {shlex.quote(help_)}"
+            "complete -c kubewarm -n __fish_use_subcommand"
+            f" -a {_fish_quote(name)} -d {_fish_quote(help_)}"
         )
+    names = "'(kubewarm __complete {} 2>/dev/null)'"
     for name, (_, options) in table.items():
-        when = shlex.quote(f"__fish_seen_subcommand_from {name}")
-        for option in options:
-            if not option.startswith("--"):
-                continue
-            flag = f"-l {option[2:]}"
-            if option in CONTEXT_OPTIONS:
-                extra = " -x -a '(kubewarm __complete contexts 2>/dev/null)'"
-            elif option in USER_OPTIONS:
-                extra = " -x -a '(kubewarm __complete users 2>/dev/null)'"
-            elif option in FILE_OPTIONS:
+        when = _fish_quote(f"__fish_seen_subcommand_from {name}")
+        for group in options:
+            if any(o in CONTEXT_OPTIONS for o in group):
+                extra = " -x -a " + names.format("contexts")
+            elif any(o in USER_OPTIONS for o in group):
+                extra = " -x -a " + names.format("users")
+            elif any(o in FILE_OPTIONS for o in group):
                 extra = " -r -F"
-            elif option in CHOICES:
-                extra = f" -x -a {shlex.quote(CHOICES[option])}"
+            elif choices := next((CHOICES[o] for o in group if o in CHOICES), None):
+                extra = f" -x -a {_fish_quote(choices)}"
             else:
                 extra = ""
-            lines.append(f"complete -c kubewarm -n {when} {flag}{extra}")
-    contexts = shlex.quote("__fish_seen_subcommand_from " + " ".join(POSITIONAL_CONTEXTS))
-    lines.append(
-        f"complete -c kubewarm -n {contexts} -a '(kubewarm __complete contexts 2>/dev/null)'"
-    )
+            lines.append(f"complete -c kubewarm -n {when} {_fish_flags(group)}{extra}")
+    contexts = _fish_quote("__fish_seen_subcommand_from " + " ".join(POSITIONAL_CONTEXTS))
+    lines.append(f"complete -c kubewarm -n {contexts} -a {names.format('contexts')}")
     for name, value in POSITIONAL_WORDS.items():
-        when = shlex.quote(f"__fish_seen_subcommand_from {name}")
-        lines.append(f"complete -c kubewarm -n {when} -a {shlex.quote(value)}")
+        when = _fish_quote(f"__fish_seen_subcommand_from {name}")
+        lines.append(f"complete -c kubewarm -n {when} -a {_fish_quote(value)}")
     return "\n".join(lines) + "\n"
