@@ -266,3 +266,31 @@ def test_a_command_that_cannot_start_fails_at_once(tmp_path, monkeypatch):
     plan = LoginPlan((str(tmp_path / "no-such-login"),), "missing login")
     login_terminal.run_login(plan, {}, outcome.done, outcome.failed)
     assert outcome.result.startswith("failed: cannot run ") and "No such file" in outcome.result
+
+
+@pytest.mark.parametrize("code, expected", [("pass", "done"), ("sys.exit(5)", "failed")])
+def test_the_terminal_status_is_written_in_a_private_directory_removed_after(
+    code, expected, tmp_path, monkeypatch
+):
+    """Not in the shared temp dir, where the shell's `>` would follow a planted symlink."""
+    terminal = tmp_path / "bin" / "x-terminal-emulator"
+    terminal.parent.mkdir()
+    terminal.write_text(
+        '#!/bin/sh\n# a terminal that only runs its command\nshift\nexec "$@" </dev/null\n'
+    )
+    terminal.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{terminal.parent}{os.pathsep}{os.environ['PATH']}")
+    assert login_terminal.terminal() == [str(terminal), "-e"]
+    seen = tmp_path / "marker-dir.json"
+    script = (
+        "import json, os, sys; d = os.path.dirname(os.environ['KUBEWARM_LOGIN_MARKER']);"
+        " s = os.lstat(d); json.dump([d, s.st_mode & 0o7777, s.st_uid], open(sys.argv[1], 'w'));"
+        f" {code}"
+    )
+    plan = LoginPlan((sys.executable, "-I", "-c", script, str(seen)), "test login")
+    outcome = Outcome()
+    login_terminal.run_login(plan, {}, outcome.done, outcome.failed)
+    assert outcome.wait().startswith(expected)
+    folder, mode, uid = json.loads(seen.read_text())
+    assert (mode, uid) == (0o700, os.getuid()), folder
+    assert not os.path.lexists(folder)  # nothing left behind
