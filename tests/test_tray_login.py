@@ -292,5 +292,5 @@ def test_the_terminal_status_is_written_in_a_private_directory_removed_after(
     login_terminal.run_login(plan, {}, outcome.done, outcome.failed)
     assert outcome.wait().startswith(expected)
     folder, mode, uid = json.loads(seen.read_text())
-    assert (mode, uid) == (0o700, os.getuid()), folder
+    assert (mode, uid) == (0o700, tmp_path.stat().st_uid), folder  # mine, mine only
     assert not os.path.lexists(folder)  # nothing left behind
