@@ -8,6 +8,8 @@ PKGS=(
   xvfb xdotool trayer imagemagick dunst x11-utils
   gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 libgirepository1.0-dev libcairo2-dev pkg-config
   openssl
+  # tests/test_tray_login.py: the desktop's terminal for Log in…
+  xterm
   # tray tests: dex runs XDG autostart entries as a session would, desktop-file-validate checks
   # the autostart entry, gcc builds tests/wallshift.c (a wall-clock jump, as after a sleep),
   # xdg-open (with file for MIME types) serves "Open log", DejaVu renders the menus' text

@@ -58,6 +58,15 @@ def command(plan: LoginPlan, marker: str) -> tuple[list[str], dict[str, str]]:
     return [*prefix, "sh", "-c", _SCRIPT, "sh", *plan.argv], extra
 
 
+def _remove(folder: str, marker: str) -> None:
+    """Remove the marker's private directory (a login that timed out may write it later)."""
+    for remove, path in ((os.unlink, marker), (os.rmdir, folder)):
+        try:
+            remove(path)
+        except OSError:
+            pass
+
+
 def run_login(
     plan: LoginPlan,
     env: Mapping[str, str],
@@ -65,9 +74,10 @@ def run_login(
     failed: Callable[[str], None],
 ) -> None:
     """Start the login without blocking; ``done()`` after it succeeded, ``failed(why)`` else."""
-    handle, marker = tempfile.mkstemp(prefix="kubewarm-login-", suffix=".status")
-    os.close(handle)
-    os.unlink(marker)
+    # in a directory only this user can write: the shell's `>` follows a symlink someone
+    # could plant at a known path in the shared temp dir
+    folder = tempfile.mkdtemp(prefix="kubewarm-login-")
+    marker = os.path.join(folder, "status")
     argv, extra = command(plan, marker)
     try:
         proc = subprocess.Popen(
@@ -78,6 +88,7 @@ def run_login(
             cwd=neutral_dir(),
         )
     except OSError as exc:
+        _remove(folder, marker)
         failed(f"cannot run {argv[0]}: {exc.strerror}")
         return
 
@@ -89,7 +100,6 @@ def run_login(
                 time.sleep(0.2)  # the shell writes, then closes
                 with open(marker, encoding="ascii", errors="replace") as fh:
                     text = fh.read().strip()
-                os.unlink(marker)
                 code = int(text) if text.isdigit() else 1
                 break
             status = proc.poll()
@@ -97,6 +107,7 @@ def run_login(
                 code = status
                 break
             time.sleep(0.5)
+        _remove(folder, marker)
         if code == 0:
             done()
         else:
