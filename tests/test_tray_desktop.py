@@ -133,7 +133,7 @@ def test_wrap_and_restore_from_the_menu(tray_app, kw_env, plugin_log, desktop):
     assert wait_until(lambda: _shown(app), 20), app.output()
     assert _icon_title(app) == "kubewarm: Kubeconfig not wrapped yet: choose Wrap kubeconfig"
     # enabled items: alice, Switch context, Clear all, Wrap, Start at login, Open log,
-    # Uninstall kubewarm…, Quit
+    # Check setup (doctor)…, Uninstall kubewarm…, Quit
     app.choose(3, shot="tray-menu-wrap")
     assert wait_until(lambda: path.read_bytes() != original, 10)
     assert "kubewarm-exec" in path.read_text() and "KUBEWARM_USER" in path.read_text()
@@ -156,7 +156,7 @@ def test_start_at_login_then_quit(tray_app, kw_env, plugin_log, tmp_path):
     assert wait_until(lambda: _shown(app), 20), app.output()
     entry = config_home / "autostart" / "kubewarm.desktop"
     # enabled items: alice, Switch context, Clear all, Wrap, Start at login, Open log,
-    # Uninstall kubewarm…, Quit
+    # Check setup (doctor)…, Uninstall kubewarm…, Quit
     app.choose(4)
     assert wait_until(entry.exists, 10)
     assert "Exec=" in entry.read_text() and " tray" in entry.read_text()
@@ -166,7 +166,7 @@ def test_start_at_login_then_quit(tray_app, kw_env, plugin_log, tmp_path):
     app.desktop.xdotool("key", "Escape")
     app.choose(4)
     assert wait_until(lambda: not entry.exists(), 10)
-    app.choose(7)  # Quit (after "Uninstall kubewarm…")
+    app.choose(8)  # Quit (after "Uninstall kubewarm…")
     assert app.proc.wait(timeout=15) == 0
     assert wait_until(lambda: (g := app.desktop.tray_geometry()) is None or g[2] < 16, 10)
 
@@ -180,7 +180,7 @@ def test_gtk_backend_left_click_opens_the_menu_too(tray_app, kw_env, plugin_log)
     assert wait_until(app.menu_window, 10), "left click did not open the gtk menu"
     app.desktop.screenshot("tray-menu-gtk")
     app.desktop.xdotool("key", "Escape")
-    app.choose(7)  # Quit (after "Uninstall kubewarm…")
+    app.choose(8)  # Quit (after "Uninstall kubewarm…")
     assert app.proc.wait(timeout=15) == 0
 
 

@@ -4,15 +4,18 @@ files, autostart entry, xdg-open)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 from kubewarm.engine import __version__
+from kubewarm.engine.cache import stats as cache_stats
+from kubewarm.engine.core import events_log
 from kubewarm.engine.system import autostart
 from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray.actions import MenuActions
-from kubewarm.tray.menu_model import Item, MenuView, build, find
+from kubewarm.tray.menu_model import Item, MenuView, build, find, saved_line
 
 from tests.fixtures_core import fake_plugin_argv
 from tests.shim_helpers import exec_info, run_shim, wait_for
@@ -78,6 +81,7 @@ def menu(world):
             start_at_login=autostart.is_enabled(),
             version=__version__,
             last_result=actions.last_result,
+            saved=saved_line(*cache_stats.saved_this_week()),
         )
         return build(view, actions)
 
@@ -103,6 +107,7 @@ def test_menu_items_labels_and_states(menu):
     clock = time.strftime("%H:%M", time.localtime(prod_state.expires))
     assert _texts(menu_items) == [
         "gone — not in kubeconfig",  # the summary: a pinned context has a problem
+        "Nothing served from the cache this week yet",  # one kubectl call, the plugin ran
         "---",
         "Pinned: kept warm",
         "gone — not in kubeconfig",
@@ -119,13 +124,14 @@ def test_menu_items_labels_and_states(menu):
         "---",
         "Start at login",
         "Open log",
+        "Check setup (doctor)…",
         f"kubewarm {__version__}",
         "Uninstall kubewarm…",
         "Quit",
     ]
-    for caption in (menu_items[0], menu_items[2], find(menu_items, "Other contexts")):
+    for caption in (*menu_items[0:2], menu_items[3], find(menu_items, "Other contexts")):
         assert not caption.enabled and caption.action is None and not caption.submenu
-    prod = find(menu_items[1:], "prod")
+    prod = find(menu_items[2:], "prod")
     assert prod.enabled and prod.checked is None  # pinned-ness is shown by the caption
     assert [(i.text, i.checked, i.enabled) for i in prod.submenu] == [
         ("Pin (keep warm)", True, True),
@@ -136,7 +142,7 @@ def test_menu_items_labels_and_states(menu):
     assert dev.find("Pin (keep warm)").checked is False
     legacy = find(menu_items, "legacy")
     assert not legacy.find("Refresh now").enabled  # kubectl does not use the cache for it
-    gone = find(menu_items[2:], "gone")
+    gone = find(menu_items[3:], "gone")
     assert gone.find("Pin (keep warm)").checked is True
     assert not gone.find("Refresh now").enabled and not gone.find("Clear cached credential").enabled
     assert find(menu_items, "Refresh all pinned").enabled
@@ -190,6 +196,50 @@ def test_recently_used_contexts_show_why_they_are_kept_warm(menu, world):
         next(t for t in texts if t.startswith("dev — "))
     )
     assert find(items(), "dev").find("Pin (keep warm)").checked is True
+
+
+def test_saved_this_week_line(menu, world):
+    """The line under the summary says what the cache saved in the last 7 days, from the same
+    counters as `kubewarm stats` (each hit times the plugin's measured run time)."""
+    items, _, _, _ = menu
+    assert _texts(items())[1] == "Nothing served from the cache this week yet"
+    debug = {**world["env"], "KUBEWARM_DEBUG": "1"}
+    hit = run_shim(
+        world["argv"],
+        debug,
+        own_parent=True,
+        KUBEWARM_USER="prod",
+        KUBERNETES_EXEC_INFO=exec_info(),
+    )
+    assert hit.returncode == 0 and b" hit " in hit.stderr, hit.stderr
+    assert _texts(items())[1].endswith(" this week (1 call from the cache)")
+    # a plugin that takes 65 s and 12 more calls served from the cache today: 13 x 65 s
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    counters = Path(cache_stats.stats_dir()) / today
+    with open(counters, "a", encoding="utf-8") as fh:
+        fh.write("r\tk0\tother\tslow-plugin\tfg\t65000\t1\n" + "h\tk0\tother\n" * 12)
+    texts = _texts(items())
+    assert texts[1].startswith("Saved 13 min this week (13 calls from the cache)"), texts[1]
+    json_stats = kubewarm("stats", "-o", "json", env=world["env"]).stdout
+    assert '"from_cache": 13' in json_stats
+
+
+def test_doctor_from_the_menu_notifies_what_the_cli_finds(menu, world):
+    """Check setup (doctor)… runs `kubewarm doctor`'s checks in the background: the same
+    problems, each with its fix, in one notification; every finding in the log."""
+    items, actions, ui, _ = menu
+    _click(find(items(), "Check setup (doctor)…"))
+    assert wait_for(lambda: ui.notifications, 30), "no notification from the doctor"
+    title, message = ui.notifications[-1]
+    cli = kubewarm("doctor", "-o", "json", env=world["env"], check=False)
+    assert cli.returncode == 1, cli.stdout  # 'gone' is pinned but defined nowhere
+    problems = [c for c in json.loads(cli.stdout)["checks"] if c["status"] == "problem"]
+    assert title == f"kubewarm doctor: {len(problems)} problem{'s' if len(problems) > 1 else ''}"
+    for problem in problems[:4]:
+        assert f"{problem['check']}: {problem['message']}" in message, (problem, message)
+        assert not problem["fix"] or f"fix: {problem['fix']}" in message
+    assert "tray: doctor: problem: " in Path(events_log.log_file()).read_text()
+    assert actions.last_result == title
 
 
 def test_refresh_and_clear_actions(menu, world, plugin_log):

@@ -95,8 +95,11 @@ def _settings(env: dict, text: str) -> None:
 
 
 def _use(env: dict, name: str, argv: list[str]) -> None:
-    """What kubectl does for context ``name``: run the shim with its marker and exec info."""
-    result = run_shim(argv, env, KUBEWARM_USER=name, KUBERNETES_EXEC_INFO=exec_info())
+    """What a new kubectl process does for context ``name``: run the shim with its marker and
+    exec info."""
+    result = run_shim(
+        argv, env, own_parent=True, KUBEWARM_USER=name, KUBERNETES_EXEC_INFO=exec_info()
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -6,6 +6,7 @@ the tray icon (or from a test).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from kubewarm.engine.core import events_log
@@ -104,6 +105,33 @@ class MenuActions:
 
     def _open_failed(self, problem: str) -> None:
         self._report(problem, "kubewarm: open log", problem)
+
+    def doctor(self) -> None:
+        """``kubewarm doctor`` from the menu, in the background (it asks D-Bus, the store):
+        its verdict as a notification, every finding in the log."""
+        threading.Thread(target=self._doctor, name="doctor", daemon=True).start()
+
+    def _doctor(self) -> None:
+        # lazy: start-up (the doctor's checks load what the tray itself never needs)
+        from kubewarm.engine.diagnostics import doctor
+
+        try:
+            findings = doctor.diagnose()
+        except Exception as exc:  # a check that breaks must not go unreported
+            self._report(f"Check failed: {exc}", "kubewarm doctor", f"{type(exc).__name__}: {exc}")
+            return
+        for finding in findings:
+            events_log.write(f"tray: doctor: {finding.status}: {finding.line()}")
+        problems = [f for f in findings if f.problem]
+        if not problems:
+            line = f"All is well ({plural(len(findings), 'check')})"
+            self._report(line, "kubewarm doctor: all is well", line)
+            return
+        title = f"kubewarm doctor: {plural(len(problems), 'problem')}"
+        message = "\n".join(f.line() for f in problems[:4])
+        if len(problems) > 4:
+            message += f"\n… and {len(problems) - 4} more: run `kubewarm doctor`"
+        self._report(title, title, message)
 
     def request_uninstall(self) -> None:
         """First step: the menu then shows what uninstall does, with Confirm and Cancel."""

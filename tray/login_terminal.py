@@ -31,9 +31,11 @@ TERMINALS = (
     ("xterm", "-e"),
 )
 WAIT_SECONDS = 15 * 60
-# "$@" runs the login; the marker says it ended (and how); a failure stays on screen
+# "$@" runs the login; the marker says it ended (and how), written whole (a rename) so that it
+# is never read half-written; a failure stays on screen
 _SCRIPT = (
-    'echo "kubewarm: $KUBEWARM_LOGIN_TITLE"; "$@"; s=$?; echo $s > "$KUBEWARM_LOGIN_MARKER";'
+    'echo "kubewarm: $KUBEWARM_LOGIN_TITLE"; "$@"; s=$?; m="$KUBEWARM_LOGIN_MARKER";'
+    ' echo $s > "$m.part" && mv -f "$m.part" "$m";'
     ' if [ $s -ne 0 ]; then echo "login failed (exit $s); press Enter to close"; read _; fi'
 )
 
@@ -60,7 +62,7 @@ def command(plan: LoginPlan, marker: str) -> tuple[list[str], dict[str, str]]:
 
 def _remove(folder: str, marker: str) -> None:
     """Remove the marker's private directory (a login that timed out may write it later)."""
-    for remove, path in ((os.unlink, marker), (os.rmdir, folder)):
+    for remove, path in ((os.unlink, marker), (os.unlink, marker + ".part"), (os.rmdir, folder)):
         try:
             remove(path)
         except OSError:
@@ -97,7 +99,6 @@ def run_login(
         code: int | None = None
         while time.monotonic() < deadline:
             if os.path.exists(marker):
-                time.sleep(0.2)  # the shell writes, then closes
                 with open(marker, encoding="ascii", errors="replace") as fh:
                     text = fh.read().strip()
                 code = int(text) if text.isdigit() else 1

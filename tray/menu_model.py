@@ -16,6 +16,7 @@ from kubewarm.engine.contexts.state import (
     REFRESHING,
     ContextState,
 )
+from kubewarm.engine.core.text import about, plural
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ OTHERS_CAPTION = "Other contexts"
 CONTEXTS_CAPTION = "Contexts"
 SWITCH_CAPTION = "Switch context"
 LOGIN = "Log in…"
+DOCTOR = "Check setup (doctor)…"
 UNINSTALL = "Uninstall kubewarm…"
 UNINSTALL_CONFIRM = "Confirm: restore kubeconfig, remove cache and login item, quit"
 
@@ -55,8 +57,16 @@ class MenuView:
     start_at_login: bool = False
     version: str = ""
     last_result: str = ""  # shown in the tooltip (and notified), never as a menu line
+    saved: str = ""  # "Saved 14 min this week" (kubewarm stats), under the summary
     all_contexts: Sequence[str] = ()  # every kubeconfig context, for Switch context
     current: str = ""  # kubectl's current context
+
+
+def saved_line(seconds: float, hits: int) -> str:
+    """The menu's line on what the cache saved this week (last 7 days)."""
+    if not hits:
+        return "Nothing served from the cache this week yet"
+    return f"Saved {about(seconds)} this week ({plural(hits, 'call')} from the cache)"
 
 
 def find(items: Sequence[Item], text: str) -> Item:
@@ -105,6 +115,8 @@ def build(view: MenuView, actions) -> list[Item]:
     items: list[Item] = [Item(view.summary, enabled=False)]
     if view.problem:
         items.append(Item("⚠ " + view.problem, enabled=False))
+    if view.saved:
+        items.append(Item(view.saved, enabled=False))
     items.append(SEPARATOR)
     pinned = [s for s in view.states if s.pinned and not s.recent]
     recent = [s for s in view.states if s.recent]
@@ -141,6 +153,7 @@ def build(view: MenuView, actions) -> list[Item]:
         SEPARATOR,
         Item("Start at login", actions.toggle_start_at_login, checked=view.start_at_login),
         Item("Open log", actions.open_log),
+        Item(DOCTOR, actions.doctor),
         Item(f"kubewarm {view.version}", enabled=False),
     ]
     if getattr(actions, "uninstall_pending", False):  # a confirmation, in the menu itself

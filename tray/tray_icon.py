@@ -14,15 +14,17 @@ import threading
 import time
 
 from kubewarm.engine import __version__
+from kubewarm.engine.cache import stats as cache_stats
 from kubewarm.engine.core import events_log
 from kubewarm.engine.kubeconfig import current_context
 from kubewarm.engine.system import autostart, tray_host
 from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray import icons
 from kubewarm.tray.actions import MenuActions
-from kubewarm.tray.menu_model import Item, MenuView, build
+from kubewarm.tray.menu_model import Item, MenuView, build, saved_line
 
 TOOLTIP_MAX = 127  # Windows' limit for a notification-area tooltip
+SAVED_EVERY = 60.0  # seconds between reads of the stats counters for the menu's line
 HOST_GRACE = 10.0  # seconds a missing tray host may take to appear (both start at login)
 
 
@@ -37,6 +39,7 @@ class TrayIcon:
         self._shown: tuple = ()
         self._menu_signature: tuple = ()
         self._quitting = False
+        self._saved: tuple[float, str] | None = None
         self.warmer = Warmer(notify=self.notify, on_change=self.refresh_view)
         self.actions = MenuActions(self.warmer, self.notify, self.quit, self.refresh_view)
         self.icon = pystray.Icon(
@@ -102,7 +105,16 @@ class TrayIcon:
             last_result=self.actions.last_result,
             all_contexts=self.warmer.all_contexts(),
             current=_current_context(),
+            saved=self._saved_line(),
         )
+
+    def _saved_line(self) -> str:
+        """'Saved 14 min this week', read from ``kubewarm stats``' counters at most once a
+        minute (the menu is rebuilt far more often)."""
+        now = time.monotonic()
+        if self._saved is None or now - self._saved[0] > SAVED_EVERY:
+            self._saved = (now, saved_line(*cache_stats.saved_this_week()))
+        return self._saved[1]
 
     def refresh_view(self) -> None:
         """Bring icon, tooltip and menu up to date with the warmer (any thread)."""

@@ -170,6 +170,12 @@ def collect(
     return Stats(since, until, days, ordered)
 
 
+def saved_this_week(now: float | None = None) -> tuple[float, int]:
+    """(seconds saved, requests served from the cache) over the last 7 days (the tray's line)."""
+    report = collect(7, now=now)
+    return report.saved_seconds, report.hits
+
+
 def _plugin_of(user: str, files: list[str]) -> str:
     """The plugin a user's runs were recorded with, in any kept day ('' if it never ran)."""
     for fields in _lines(reversed(files)):

@@ -53,8 +53,7 @@ def run_doctor(ns) -> int:
         )
         return 1 if problems else 0
     for f in findings if ns.verbose else problems:
-        fix = f" -> fix: {f.fix}" if f.fix else ""
-        print(f"{f.status.upper():7s}  {f.check}: {f.message}{fix}")
+        print(f"{f.status.upper():7s}  {f.line()}")
     if problems:
         print(f"{plural(len(problems), 'problem')} found ({len(findings)} checks).")
         return 1

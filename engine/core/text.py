@@ -28,6 +28,16 @@ def format_duration(seconds: float) -> str:
     return f"{seconds}s"
 
 
+def about(seconds: float) -> str:
+    """A duration as a person says it: '45 s', '14 min', '2 h 05 min' (negative counts as 0)."""
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
 def clock(epoch: float, now: float | None = None) -> str:
     """HH:MM in local time (with the weekday when it is not within the next 20 hours)."""
     now = time.time() if now is None else now

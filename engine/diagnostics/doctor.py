@@ -42,6 +42,10 @@ class Finding:
     def problem(self) -> bool:
         return self.status == PROBLEM
 
+    def line(self) -> str:
+        """'check: message -> fix: what to do' (the CLI and the tray both show it)."""
+        return f"{self.check}: {self.message}" + (f" -> fix: {self.fix}" if self.fix else "")
+
 
 def check_kubeconfig(files: list[KubeconfigPath]) -> tuple[list[Finding], list[UserInfo]]:
     """Each file readable, parseable and writable only by its owner; the users they define
