@@ -68,7 +68,7 @@ def test_a_pinned_context_needing_login_shows_the_failing_icon(kw_env, plugin_lo
         assert wait_for(lambda: (s := prod()) and s.phase == context_state.NEEDS_LOGIN, 15)
         state = warmer.overall()
     finally:
-        warmer.stop()
+        warmer.stop(wait=True)
     assert state == "failing"
     shown = icons.image(state, 32)
     assert shown.tobytes() == icons.image("failing", 32).tobytes()

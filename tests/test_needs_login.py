@@ -92,7 +92,7 @@ def test_real_plugin_needing_login_is_recognised_with_its_hint(case, kw_env, tmp
         pins = kubewarm("pins", env=kw_env).stdout  # another process sees the live state
         assert pins.startswith("prod  needs login"), pins
     finally:
-        warmer.stop()
+        warmer.stop(wait=True)
     assert kubewarm("pins", env=kw_env).stdout.startswith("prod  not cached")
 
 

@@ -86,7 +86,7 @@ def menu(world):
         return build(view, actions)
 
     yield items, actions, ui, warmer
-    warmer.stop()
+    warmer.stop(wait=True)
 
 
 def _click(item: Item) -> None:

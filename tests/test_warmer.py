@@ -58,8 +58,8 @@ def warmers():
         return warmer
 
     yield start
-    for warmer in started:
-        warmer.stop()
+    for warmer in started:  # a refresh still running would write into the next test's cache
+        warmer.stop(wait=True)
 
 
 def _kubeconfig(env: dict, users: dict[str, list[str] | None]) -> Path:

@@ -66,12 +66,13 @@ class Scheduler:
                 replace_existing=True,
             )  # fmt: skip
 
-    def stop(self) -> bool:
-        """Stop without waiting for running refreshes; False if it was not running."""
+    def stop(self, wait: bool = False) -> bool:
+        """Stop, by default without waiting for running refreshes (``wait``: until they are
+        done, so that none writes afterwards); False if it was not running."""
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return False
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=wait)
         return True
 
     def at(self, name: str, when: float, *, forced: bool = False, if_moved: bool = False) -> None:

@@ -89,8 +89,9 @@ class Warmer:
         self.sync("start")
         self._scheduler.start_heartbeat()
 
-    def stop(self) -> None:
-        if self._scheduler.stop():
+    def stop(self, wait: bool = False) -> None:
+        """Stop refreshing; ``wait``: until a refresh that is running has finished."""
+        if self._scheduler.stop(wait):
             self._out.event("warmer stopped")
             live.remove()
             self._live = b""
