@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures_core import fake_plugin_argv, kill_pid  # noqa: E402
+from tests.fixtures_core import kill_pid  # noqa: E402
 from tests.fixtures_desktop import running_desktop  # noqa: E402
-from tests.tray_helpers import write_config  # noqa: E402
+from tests.tray_helpers import bench_home  # noqa: E402
 
 RSS_LIMIT_MB = 80.0
 CPU_LIMIT_PERCENT = 1.0
@@ -73,25 +73,6 @@ def _switches(pid: int) -> int:
 
 def _threads(pid: int) -> int:
     return int(_status(pid)["Threads"])
-
-
-def _home(work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBEWARM_", "KUBECONFIG"))}
-    home = work / "home"
-    home.mkdir()
-    env.update(
-        HOME=str(home),
-        KUBEWARM_CACHE_DIR=str(work / "cache"),
-        KUBEWARM_CONFIG_DIR=str(work / "config"),
-        KUBEWARM_DATA_DIR=str(work / "data"),
-        KUBEWARM_STORE="file",
-        XDG_CONFIG_HOME=str(home / ".config"),
-    )
-    argv = fake_plugin_argv(ttl=900, log=work / "plugin-runs.log")
-    write_config(home / ".kube" / "config", dict.fromkeys(CONTEXTS, argv))
-    for args in (["inject"], ["pin", *PINNED]):
-        subprocess.run([str(KUBEWARM), *args], env=env, check=True, capture_output=True)
-    return env
 
 
 def measure(argv: list[str], env: dict[str, str], settle: float, seconds: float, log: Path) -> dict:
@@ -143,7 +124,7 @@ def main() -> int:
             for mode, args in (("tray (icon)", []), ("--no-icon", ["tray", "--no-icon"])):
                 run_dir = work / mode.strip("-() ").replace(" ", "-")
                 run_dir.mkdir()
-                env = {**_home(run_dir), **desktop.session}
+                env = {**bench_home(run_dir, CONTEXTS, PINNED, 900), **desktop.session}
                 result = measure(
                     [str(KUBEWARM), *args], env, ns.settle, ns.seconds, run_dir / "out.log"
                 )

@@ -18,7 +18,6 @@ hour). Every process started is ended by PID.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures_core import fake_plugin_argv, kill_pid  # noqa: E402
+from tests.fixtures_core import kill_pid  # noqa: E402
 from tests.fixtures_desktop import Desktop, TrayApp, running_desktop  # noqa: E402
-from tests.tray_helpers import write_config  # noqa: E402
+from tests.tray_helpers import bench_home  # noqa: E402
 
 GROWTH_LIMIT_MB = 5.0
 CONTEXTS = ("dev", "eu", "prod", "staging", "us")  # the menu lists them in this order
@@ -44,25 +43,6 @@ def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status", encoding="ascii") as fh:
         line = next(line for line in fh if line.startswith("VmRSS:"))
     return int(line.split()[1]) / 1024.0
-
-
-def _home(work: Path, ttl: float) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBEWARM_", "KUBECONFIG"))}
-    home = work / "home"
-    home.mkdir()
-    env.update(
-        HOME=str(home),
-        KUBEWARM_CACHE_DIR=str(work / "cache"),
-        KUBEWARM_CONFIG_DIR=str(work / "config"),
-        KUBEWARM_DATA_DIR=str(work / "data"),
-        KUBEWARM_STORE="file",
-        XDG_CONFIG_HOME=str(home / ".config"),
-    )
-    argv = fake_plugin_argv(ttl=ttl, log=work / "plugin-runs.log")
-    write_config(home / ".kube" / "config", dict.fromkeys(CONTEXTS, argv))
-    for args in (["inject"], ["pin", *PINNED]):
-        subprocess.run([str(KUBEWARM), *args], env=env, check=True, capture_output=True)
-    return env
 
 
 def use_once(app: TrayApp, step: int) -> str:
@@ -130,7 +110,7 @@ def main() -> int:
         work = Path(tmp)
         (work / "desktop").mkdir()
         with running_desktop(work / "desktop") as desktop:
-            env = {**_home(work, ns.ttl), **desktop.session}
+            env = {**bench_home(work, CONTEXTS, PINNED, ns.ttl), **desktop.session}
             samples = run(desktop, env, ns, work / "tray.log")
             runs = len((work / "plugin-runs.log").read_text().splitlines())
     first, last = samples[0][1], samples[-1][1]

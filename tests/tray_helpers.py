@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.fixtures_core import EXEC_API, require
+from tests.fixtures_core import EXEC_API, fake_plugin_argv, require
 
 KUBEWARM = Path(sys.executable).parent / ("kubewarm.exe" if os.name == "nt" else "kubewarm")
 
@@ -85,3 +86,25 @@ def cred_files(env: dict) -> list[Path]:
 
 def plugin_runs(log: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
+
+
+def bench_home(work: Path, contexts: Sequence[str], pinned: Sequence[str], ttl: float) -> dict:
+    """A private HOME for the tray benchmarks: ``contexts`` with the fake plugin (tokens of
+    ``ttl`` seconds, runs logged to ``work/plugin-runs.log``), wrapped, ``pinned`` pinned, the
+    file store; returns the environment to start kubewarm in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBEWARM_", "KUBECONFIG"))}
+    home = work / "home"
+    home.mkdir()
+    env.update(
+        HOME=str(home),
+        KUBEWARM_CACHE_DIR=str(work / "cache"),
+        KUBEWARM_CONFIG_DIR=str(work / "config"),
+        KUBEWARM_DATA_DIR=str(work / "data"),
+        KUBEWARM_STORE="file",
+        XDG_CONFIG_HOME=str(home / ".config"),
+    )
+    argv = fake_plugin_argv(ttl=ttl, log=work / "plugin-runs.log")
+    write_config(home / ".kube" / "config", dict.fromkeys(contexts, argv))
+    for args in (["inject"], ["pin", *pinned]):
+        subprocess.run([str(KUBEWARM), *args], env=env, check=True, capture_output=True)
+    return env

@@ -257,31 +257,28 @@ class RunKey:
     def location(self) -> str:
         return f"HKEY_CURRENT_USER\\{RUN_KEY}\\{self.value_name}"
 
-    def command_line(self) -> str | None:
-        """The registered command line, or None."""
+    def _value(self, key_path: str) -> object | None:
+        """Our value under ``HKEY_CURRENT_USER\\key_path``, or None (no such key or value)."""
         if sys.platform != "win32":
             raise AutostartError(_ONLY_WINDOWS)
         import winreg  # lazy: platform-only
 
         try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key_path) as key:
                 value, _ = winreg.QueryValueEx(key, self.value_name)
         except OSError:
             return None
-        return str(value)
+        return value
+
+    def command_line(self) -> str | None:
+        """The registered command line, or None."""
+        value = self._value(RUN_KEY)
+        return None if value is None else str(value)
 
     def _approved(self) -> bool:
         """False when Task Manager's Startup tab disabled it (odd first byte)."""
-        if sys.platform != "win32":
-            raise AutostartError(_ONLY_WINDOWS)
-        import winreg  # lazy: platform-only
-
-        try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, APPROVED_KEY) as key:
-                value, _ = winreg.QueryValueEx(key, self.value_name)
-        except OSError:
-            return True
-        return startup_approved(value)
+        value = self._value(APPROVED_KEY)
+        return value is None or startup_approved(value)
 
     def is_enabled(self) -> bool:
         return self.command_line() is not None and self._approved()
