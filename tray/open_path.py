@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 
 from kubewarm.engine.core.paths import neutral_dir
+from kubewarm.engine.core.processes import own_group
 
 
 def opener(path: str) -> list[str] | None:
@@ -44,13 +45,15 @@ def open_path(path: str, on_error: Callable[[str], None], create: bool = False) 
     if not command:
         on_error(f"no program to open files with (xdg-open); the log is {path}")
         return
+    new_session, flags = own_group()
     try:
         proc = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=new_session,
+            creationflags=flags,
             cwd=neutral_dir(),
         )
     except OSError as exc:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Mapping
 
 from kubewarm.engine.core.paths import neutral_dir
+from kubewarm.engine.core.processes import DETACHED, own_group
 from kubewarm.engine.errors import KubewarmError
 from kubewarm.engine.hotpath import write_stdout
 
@@ -100,10 +101,7 @@ def run_background(argv: list[str], env: Mapping[str, str], timeout: float) -> P
     may be a tray started anywhere); on timeout kill it and its children."""
     # Passed by name, not as **kwargs: a dict would hide from the type checker that this
     # Popen reads bytes (no text=...). Both are the defaults where they do not apply.
-    new_session, flags = True, 0
-    if os.name != "posix":  # pragma: no cover - Windows
-        new_session = False
-        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW
+    new_session, flags = own_group()
     try:
         proc = subprocess.Popen(
             argv,
@@ -149,11 +147,7 @@ def kill_tree(proc: subprocess.Popen) -> None:
 def spawn_detached(argv: list[str], env: Mapping[str, str]) -> None:
     """Start ``argv`` detached from the caller, in a neutral working directory: kubectl neither
     waits for it nor sees its output, and nothing in the caller's folder can affect it."""
-    kwargs: dict = {"close_fds": True}
-    if os.name == "posix":
-        kwargs["start_new_session"] = True
-    else:  # pragma: no cover - Windows
-        kwargs["creationflags"] = subprocess.DETACHED_PROCESS | subprocess.CREATE_NEW_PROCESS_GROUP
+    new_session, flags = own_group(DETACHED)
     subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
@@ -161,7 +155,9 @@ def spawn_detached(argv: list[str], env: Mapping[str, str]) -> None:
         stderr=subprocess.DEVNULL,
         env=dict(env),
         cwd=neutral_dir(),
-        **kwargs,
+        close_fds=True,
+        start_new_session=new_session,
+        creationflags=flags,
     )
     if sys.stderr is not None:  # None under pythonw
         sys.stderr.flush()
