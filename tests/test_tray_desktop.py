@@ -91,7 +91,7 @@ def test_click_opens_the_menu_and_pin_makes_a_refresh_happen(tray_app, kw_env, p
     assert wait_until(lambda: app.menu_window() is None, 5)
     assert plugin_runs(plugin_log) == []
     # enabled items: prod, Switch context, Clear all, Wrap, Restore, Start at login, Open log,
-    # Uninstall…, Quit
+    # Check setup (doctor)…, Uninstall…, Quit
     app.choose(0, sub_index=0, shot="tray-menu-pin")  # prod > Pin (keep warm)
     assert wait_until(lambda: len(plugin_runs(plugin_log)) == 1, 15), app.output()
     assert wait_until(lambda: len(cred_files(kw_env)) == 1, 10)
@@ -291,3 +291,24 @@ def test_a_tray_without_a_menu_is_refused_with_what_to_install(kw_env, tmp_path)
             "   (kubewarm's [linux-tray] extra)\n"
             "Or run `kubewarm tray --no-icon` to keep pinned contexts warm without an icon.\n"
         )
+
+
+@pytest.mark.real
+def test_check_setup_from_the_menu_notifies_the_doctors_findings(tray_app, kw_env, plugin_log):
+    """Check setup (doctor)… on the real tray: the doctor's verdict arrives as a notification
+    with each problem's fix (alice's user is not wrapped yet: the fix is kubewarm inject)."""
+    _config(kw_env, plugin_log, alice=True)
+    app = tray_app()
+    assert wait_until(lambda: _shown(app), 20), app.output()
+    # enabled items: alice, Switch context, Clear all, Wrap, Start at login, Open log,
+    # Check setup (doctor)…
+    app.choose(6, shot="tray-menu-check-setup")
+
+    def verdict() -> str:
+        return next((n for n in app.desktop.notifications() if "kubewarm doctor: " in n), "")
+
+    assert wait_until(verdict, 30), (app.desktop.notifications(), app.output())
+    title, _, body = verdict().partition("|")
+    assert title.startswith("kubewarm doctor: ") and "problem" in title, verdict()
+    assert "alice" in body and "fix: kubewarm inject" in body, body
+    app.desktop.screenshot("tray-doctor-notification")
