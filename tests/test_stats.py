@@ -73,20 +73,25 @@ def _write(directory: Path, day: str, lines: list[str]) -> None:
 def test_periods_measured_run_times_and_unknown_savings(kw_env):
     directory = Path(cache_stats.stats_dir())
     now = time.mktime((2030, 1, 10, 12, 0, 0, 0, 0, 0)) - time.timezone
-    _write(directory, "2030-01-10", ["h\tk1\tprod", "h\tk1\tprod", "h\tk2\tnew", "garbage", "r\tx"])
+    _write(directory, "2030-01-10", ["h\tk1\tprod", "h\tk1\tprod", "h\tk2\tnew", "garbage", "r\tx",
+                                     "h\tk3\told", "h\tk3\told"])  # fmt: skip
     _write(directory, "2030-01-08", ["r\tk1\tprod\taws\tfg\t2000\t1", "h\tk1\tprod"])
-    # an old day: outside a 3-day period, but its run still measures the plugin
-    _write(directory, "2029-12-01", ["r\tk1\tprod\taws\tbg\t4000\t1", "r\tk1\tprod\taws\tfg\t9\t0"])
+    # an old day: outside a 3-day period; it measures only a user whose plugin did not run since
+    _write(directory, "2029-12-01", ["r\tk1\tprod\taws\tbg\t4000\t1", "r\tk1\tprod\taws\tfg\t9\t0",
+                                     "r\tk3\told\tgcloud\tbg\t1500\t1"])  # fmt: skip
     report = cache_stats.collect(3, now=now, contexts={"prod": ["prod-ctx"]})
     assert (report.since, report.until) == ("2030-01-08", "2030-01-10")
-    prod, new = report.users
+    prod, old, new = report.users
     assert (prod.user, prod.hits, prod.runs, prod.background_runs) == ("prod", 3, 1, 0)
-    assert prod.run_seconds == pytest.approx(3.0) and prod.saved_seconds == pytest.approx(9.0)
+    assert prod.run_seconds == pytest.approx(2.0) and prod.saved_seconds == pytest.approx(6.0)
     assert prod.contexts == ["prod-ctx"] and prod.plugin == "aws"
+    assert (old.user, old.plugin, old.runs, old.run_seconds) == ("old", "gcloud", 0, 1.5)
+    assert old.saved_seconds == pytest.approx(3.0)
     assert (new.user, new.hits, new.saved_seconds) == ("new", 1, None)
     assert report.saved_seconds == pytest.approx(9.0)
     everything = cache_stats.collect(60, now=now)
     assert everything.users[0].background_runs == 1 and everything.users[0].failed_runs == 1
+    assert everything.users[0].run_seconds == pytest.approx(3.0)  # both runs in the period
     assert cache_stats.prune(keep_days=30, now=now) == 1
     assert sorted(os.listdir(directory)) == ["2030-01-08", "2030-01-10"]
 

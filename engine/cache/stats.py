@@ -3,8 +3,9 @@
 The shim appends one line per event to a counter file per UTC day (see ``hotpath.count``):
 a hit costs it one ``open``/``write``/``close``. This module reads them back. The time a hit
 saved is the plugin's measured run time for that kubeconfig user (the mean of its successful
-runs in every kept day, foreground or background), else the mean of the same plugin for any
-user; a user whose plugin never ran here has an unknown saving (``None``), never a guess.
+runs, foreground or background, in the days read, else on the latest earlier day that has
+any), else the mean of the same plugin for any user; a user whose plugin never ran here has an
+unknown saving (``None``), never a guess.
 
 Warm without pinning (``KUBEWARM_WARM_RECENT``) is accounted for apart: the plugin runs it
 spent (``recent`` runs) and the kubectl waits it saved, i.e. its refreshes whose credential a
@@ -118,17 +119,24 @@ def collect(
     days: int = 7, now: float | None = None, contexts: Mapping[str, Sequence[str]] | None = None
 ) -> Stats:
     """The counts of the last ``days`` days (today included); ``contexts`` maps a kubeconfig
-    user to the contexts that use it, for the report."""
+    user to the contexts that use it, for the report.
+
+    Reads the period's counter files and the day before (a warm-recent refresh late that day
+    may serve a call in the period); older days only for a user whose plugin did not run in
+    that time, newest first, until its run time is known. The tray asks every minute: its cost
+    must not grow with the 92 days kept."""
     now = time.time() if now is None else now
     days = max(int(days), 1)
     since, until = _day(now - (days - 1) * DAY), _day(now)
+    before = _day(now - days * DAY)
     files = _day_files()
+    older = [n for n in files if n < before]
     users: dict[str, UserStats] = {}
     warmed: set[str] = set()  # keys whose stored credential a warm-recent run fetched, unused
-    durations: dict[str, list[int]] = {}  # user -> ms of successful runs (every kept day)
+    durations: dict[str, list[int]] = {}  # user -> ms of successful runs (the days read)
     by_plugin: dict[str, list[int]] = {}
-    for name in files:
-        in_period = since <= name <= until
+    for name in (n for n in files if before <= n <= until):
+        in_period = since <= name
         for fields in _lines([name]):
             kind = fields[0]
             if kind == "h" and len(fields) == 3:
@@ -159,8 +167,8 @@ def collect(
                 if ok != "1":
                     entry.failed_runs += 1
     for entry in users.values():
-        if not entry.plugin:
-            entry.plugin = _plugin_of(entry.user, files)
+        if not entry.plugin or not (durations.get(entry.user) or by_plugin.get(entry.plugin)):
+            _measure_earlier(entry, older, durations, by_plugin)
         measured = durations.get(entry.user) or by_plugin.get(entry.plugin)
         if measured:
             entry.run_seconds = sum(measured) / len(measured) / 1000.0
@@ -170,18 +178,36 @@ def collect(
     return Stats(since, until, days, ordered)
 
 
+def _measure_earlier(
+    entry: UserStats,
+    older: list[str],
+    durations: dict[str, list[int]],
+    by_plugin: dict[str, list[int]],
+) -> None:
+    """A user's plugin and run time from the latest earlier day that ran its plugin (added to
+    ``durations``/``by_plugin``); nothing when no kept day did."""
+    for name in reversed(older):
+        found = False
+        for fields in _lines([name]):
+            if fields[0] != "r" or len(fields) != 7 or not fields[5].isdigit():
+                continue
+            user, plugin, ok = fields[2], fields[3], fields[6]
+            if user != entry.user and (not entry.plugin or plugin != entry.plugin):
+                continue
+            if user == entry.user and not entry.plugin:
+                entry.plugin = plugin
+            if ok == "1":
+                found = True
+                durations.setdefault(user, []).append(int(fields[5]))
+                by_plugin.setdefault(plugin, []).append(int(fields[5]))
+        if found:
+            return
+
+
 def saved_this_week(now: float | None = None) -> tuple[float, int]:
     """(seconds saved, requests served from the cache) over the last 7 days (the tray's line)."""
     report = collect(7, now=now)
     return report.saved_seconds, report.hits
-
-
-def _plugin_of(user: str, files: list[str]) -> str:
-    """The plugin a user's runs were recorded with, in any kept day ('' if it never ran)."""
-    for fields in _lines(reversed(files)):
-        if fields[0] == "r" and len(fields) == 7 and fields[2] == user:
-            return fields[3]
-    return ""
 
 
 def prune(keep_days: int = KEEP_DAYS, now: float | None = None) -> int:
