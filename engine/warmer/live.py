@@ -15,9 +15,10 @@ import time
 from collections.abc import Iterable, Mapping
 
 from kubewarm.engine.contexts.state import FAILED, NEEDS_LOGIN, REFRESHING, ContextState
-from kubewarm.engine.core import paths
+from kubewarm.engine.core import events_log, paths
 from kubewarm.engine.core.atomic_write import write_atomic
 from kubewarm.engine.core.safe_files import private_dir
+from kubewarm.engine.errors import KubewarmError
 
 LIVE_PHASES = (REFRESHING, FAILED, NEEDS_LOGIN)
 FILE_NAME = "warmer-live.json"
@@ -56,6 +57,34 @@ def remove() -> None:
         os.unlink(live_file())
     except OSError:
         pass
+
+
+class Publisher:
+    """The running warmer's side: writes the file when the phases changed, touches it on each
+    heartbeat once written, removes it when the warmer stops."""
+
+    def __init__(self, heartbeat: float) -> None:
+        self._heartbeat = heartbeat
+        self._data = b""  # what the file holds
+
+    def publish(self, states: Iterable[ContextState]) -> None:
+        """Write the live phases when they changed (never raises: logged instead)."""
+        data = encode(states, self._heartbeat)
+        if data == self._data:
+            return
+        try:
+            write(data)
+            self._data = data
+        except (OSError, KubewarmError) as exc:
+            events_log.write(f"warmer: cannot write {FILE_NAME}: {exc}")
+
+    def touch(self) -> None:
+        if self._data:
+            touch()
+
+    def remove(self) -> None:
+        remove()
+        self._data = b""
 
 
 def read(now: float | None = None) -> dict[str, tuple[str, str]]:
