@@ -14,6 +14,7 @@ cannot handle (no bus, no daemon, locked collection, ambiguous or unknown layout
 
 import _socket
 import os
+import time
 
 from kubewarm.engine.hotpath import mark_keyring_stalled
 from kubewarm.engine.stores import StoreUnavailable
@@ -31,6 +32,7 @@ ALIAS_PREFIX = "/org/freedesktop/secrets/aliases/"
 SERVICE_IFACE = "org.freedesktop.Secret.Service"
 COLLECTION_IFACE = "org.freedesktop.Secret.Collection"
 TIMEOUT = 2.0  # seconds for the whole exchange; a stuck daemon must not hang kubectl
+NO_ALIAS_PAUSES = (0.1, 0.2, 0.0)  # collection_state: asks again after these (a starting daemon)
 _MAX_MESSAGE = 1 << 24
 _NO_AUTO_START = 2
 _METHOD_RETURN, _ERROR = 2, 3
@@ -515,9 +517,13 @@ def collection_state(environ: "Mapping[str, str] | None" = None, timeout: float 
     try:
         bus = Bus(environ, timeout)
         reader.bus = bus
-        alias_call, path = reader._collection_call(bus)
-        if alias_call:
-            path = bus.result(alias_call)[0]
+        for pause in NO_ALIAS_PAUSES:  # '/' for a moment while the daemon sets up its keyrings
+            alias_call, path = reader._collection_call(bus)
+            if alias_call:
+                path = bus.result(alias_call)[0]
+            if path != "/":
+                break
+            time.sleep(pause)
         if path == "/":
             raise StoreUnavailable("the Secret Service has no default keyring")
         body = bytearray()
