@@ -517,6 +517,7 @@ def collection_state(environ: "Mapping[str, str] | None" = None, timeout: float 
     try:
         bus = Bus(environ, timeout)
         reader.bus = bus
+        path = "/"
         for pause in NO_ALIAS_PAUSES:  # '/' for a moment while the daemon sets up its keyrings
             alias_call, path = reader._collection_call(bus)
             if alias_call:
