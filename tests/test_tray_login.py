@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,24 @@ def test_the_terminal_status_is_written_in_a_private_directory_removed_after(
     folder, mode, uid = json.loads(seen.read_text())
     assert (mode, uid) == (0o700, tmp_path.stat().st_uid), folder  # mine, mine only
     assert not os.path.lexists(folder)  # nothing left behind
+
+
+def test_closing_the_terminal_before_the_login_finished_is_reported_at_once(
+    login_setup, tray_app, desktop
+):
+    """The person closes the terminal window instead of logging in: the tray says so within
+    seconds (not after its 15-minute wait), and the context still needs login."""
+    setup = login_setup
+    app = _tray_needing_login(setup, tray_app)
+    app.choose(0, sub_index=3)  # prod > Log in…
+    window = wait_until(lambda: _xterm_window(desktop), 20)
+    assert window, f"no terminal window; tray output: {app.output()}"
+    assert wait_until(setup.record.exists, 10)  # the login is waiting for the browser
+    time.sleep(3)  # bounded: a terminal closed at once would look like a handed-off one
+    desktop.xdotool("windowkill", window)  # what the window's close button ends in
+    note = f"kubewarm: log in|{LOGIN_TITLE} did not succeed (the terminal was closed before"
+    assert wait_until(lambda: any(n.startswith(note) for n in desktop.notifications()), 10), (
+        desktop.notifications()
+    )
+    assert setup.pins().startswith("prod  needs login")
+    assert setup.modes() == ["token", "login"]

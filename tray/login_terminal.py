@@ -31,6 +31,9 @@ TERMINALS = (
     ("xterm", "-e"),
 )
 WAIT_SECONDS = 15 * 60
+# a terminal program that returns sooner has handed the window to a server (gnome-terminal);
+# one that ran longer and is gone without the status was closed before the login finished
+HANDOFF_SECONDS = 3.0
 # "$@" runs the login; the marker says it ended (and how), written whole (a rename) so that it
 # is never read half-written; a failure stays on screen
 _SCRIPT = (
@@ -95,8 +98,11 @@ def run_login(
         return
 
     def wait() -> None:
-        deadline = time.monotonic() + WAIT_SECONDS
+        started = time.monotonic()
+        deadline = started + WAIT_SECONDS
         code: int | None = None
+        why = "timed out"
+        gone: float | None = None  # when the terminal program exited
         while time.monotonic() < deadline:
             if os.path.exists(marker):
                 with open(marker, encoding="ascii", errors="replace") as fh:
@@ -107,12 +113,19 @@ def run_login(
             if status is not None and not extra:
                 code = status
                 break
+            if status is not None:
+                gone = gone or time.monotonic()
+                if gone - started < HANDOFF_SECONDS and status != 0:
+                    why = f"the terminal exited with status {status}"
+                    break
+                if gone - started >= HANDOFF_SECONDS and time.monotonic() - gone >= 1.0:
+                    why = "the terminal was closed before it finished"  # no status after 1 s
+                    break
             time.sleep(0.5)
         _remove(folder, marker)
         if code == 0:
             done()
         else:
-            why = "timed out" if code is None else f"exit {code}"
-            failed(f"{plan.title} did not succeed ({why})")
+            failed(f"{plan.title} did not succeed ({why if code is None else f'exit {code}'})")
 
     threading.Thread(target=wait, name="login", daemon=True).start()
