@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from kubewarm.engine.contexts import state as context_state
-from kubewarm.engine.contexts.state import ContextState, overall
+from kubewarm.engine.contexts.state import ContextState, overall, summary
 from kubewarm.engine.warmer.warmer import Warmer
 from kubewarm.tray import icons
 
@@ -73,3 +73,14 @@ def test_a_pinned_context_needing_login_shows_the_failing_icon(kw_env, plugin_lo
     shown = icons.image(state, 32)
     assert shown.tobytes() == icons.image("failing", 32).tobytes()
     assert shown.tobytes() != icons.image("refreshing", 32).tobytes()
+
+
+def test_the_summary_does_not_call_recently_used_contexts_pinned():
+    """KUBEWARM_WARM_RECENT: a context kept warm because kubectl used it is not one the user
+    pinned; the summary (tooltip and first menu line) says "kept-warm" then."""
+    now = 1_900_000_000.0
+    prod = ContextState("prod", pinned=True, phase="warm", expires=now + 600)
+    dev = ContextState("dev", pinned=True, phase="warm", expires=now + 300, recent=True)
+    assert summary([prod], now).startswith("Pinned context warm (next expiry ")
+    assert summary([dev], now).startswith("Kept-warm context warm (next expiry ")
+    assert summary([prod, dev], now).startswith("All 2 kept-warm contexts warm (next expiry ")

@@ -182,5 +182,8 @@ def summary(states: Iterable[ContextState], now: float | None = None) -> str:
     if busy:
         return f"Refreshing {', '.join(s.name for s in busy)}"
     soonest = min(pinned, key=lambda s: s.expires)
-    count = "Pinned context" if len(pinned) == 1 else f"All {len(pinned)} pinned contexts"
+    kind = "kept-warm" if any(s.recent for s in pinned) else "pinned"  # not all pinned by you
+    count = (
+        f"{kind.capitalize()} context" if len(pinned) == 1 else f"All {len(pinned)} {kind} contexts"
+    )
     return f"{count} warm (next expiry {clock(soonest.expires, now)})"
