@@ -316,3 +316,22 @@ def test_closing_the_terminal_before_the_login_finished_is_reported_at_once(
     )
     assert setup.pins().startswith("prod  needs login")
     assert setup.modes() == ["token", "login"]
+
+
+def test_status_folders_left_by_a_stopped_tray_are_removed(tmp_path, monkeypatch):
+    """A tray that stopped during a login leaves its status folder; the next login removes
+    those older than any wait (this user's only, and only kubewarm's)."""
+    monkeypatch.setattr(login_terminal.tempfile, "tempdir", str(tmp_path))
+    old, recent, other = (tmp_path / n for n in ("kubewarm-login-old", "kubewarm-login-new", "x"))
+    for folder in (old, recent, other):
+        folder.mkdir()
+        (folder / "status").write_text("0\n")
+    day_ago = time.time() - 86400
+    for path in (old / "status", old, other):
+        os.utime(path, (day_ago, day_ago))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-terminal-here"))
+    outcome = Outcome()
+    plan = LoginPlan((sys.executable, "-I", "-c", "pass"), "test login")
+    login_terminal.run_login(plan, {}, outcome.done, outcome.failed)
+    assert outcome.wait() == "done"
+    assert not old.exists() and recent.exists() and other.exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,8 @@ WAIT_SECONDS = 15 * 60
 # a terminal program that returns sooner has handed the window to a server (gnome-terminal);
 # one that ran longer and is gone without the status was closed before the login finished
 HANDOFF_SECONDS = 3.0
+PREFIX = "kubewarm-login-"  # the status folders in the temp dir
+STALE_SECONDS = WAIT_SECONDS + 3600  # older than any wait: its tray stopped during a login
 # "$@" runs the login; the marker says it ended (and how), written whole (a rename) so that it
 # is never read half-written; a failure stays on screen
 _SCRIPT = (
@@ -72,6 +75,31 @@ def _remove(folder: str, marker: str) -> None:
             pass
 
 
+def remove_stale(now: float | None = None) -> int:
+    """Remove status folders a tray left when it stopped during a login (this user's, older
+    than any wait); returns how many went."""
+    now = time.time() if now is None else now
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return 0
+    removed = 0
+    for entry in entries:
+        if not entry.name.startswith(PREFIX):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or now - st.st_mtime < STALE_SECONDS:
+            continue
+        if sys.platform != "win32" and st.st_uid != os.getuid():
+            continue
+        _remove(entry.path, os.path.join(entry.path, "status"))
+        removed += not os.path.lexists(entry.path)
+    return removed
+
+
 def run_login(
     plan: LoginPlan,
     env: Mapping[str, str],
@@ -81,7 +109,8 @@ def run_login(
     """Start the login without blocking; ``done()`` after it succeeded, ``failed(why)`` else."""
     # in a directory only this user can write: the shell's `>` follows a symlink someone
     # could plant at a known path in the shared temp dir
-    folder = tempfile.mkdtemp(prefix="kubewarm-login-")
+    remove_stale()
+    folder = tempfile.mkdtemp(prefix=PREFIX)
     marker = os.path.join(folder, "status")
     argv, extra = command(plan, marker)
     try:
