@@ -59,11 +59,11 @@ def run(argv: list[str], env: dict, timeout: float = 60) -> float:
 
 def make_venv(target: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(target)], check=True)
-    pip = [str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps"]
-    subprocess.run([*pip, str(ROOT)], check=True)
+    pip = [str(target / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, str(ROOT)], check=True)  # with its dependencies, as a user gets it
     awscli = shutil.which("aws", path=str(Path(sys.executable).parent))
     if not awscli:
-        subprocess.run([*pip[:-1], "awscli"], check=True)
+        subprocess.run([*pip, "awscli"], check=True)
     return target
 
 
@@ -200,8 +200,9 @@ def main() -> int:
                 check=True,
             )
             launcher = out.stdout.strip().splitlines()[-1]
-        except (subprocess.CalledProcessError, IndexError):
-            pass
+        except (subprocess.CalledProcessError, IndexError) as exc:
+            why = getattr(exc, "stderr", "") or exc
+            print(f"(no launcher row: write_launcher failed: {why})", file=sys.stderr)
 
         static = work / "credential.json"
         static.write_text(
