@@ -82,7 +82,9 @@ def test_real_plugin_needing_login_is_recognised_with_its_hint(case, kw_env, tmp
         state = next(s for s in warmer.states() if s.name == "prod")
         assert hint in state.reason and not state.reason.endswith(": )")
         assert state.label() == "needs login" and warmer.planned() == {}  # not retried
-        assert len(notes) == 1 and notes[0][0] == "kubewarm: prod needs login"
+        # the menu shows the phase first, then the warmer logs and notifies
+        assert wait_for(lambda: len(notes) == 1, 10), notes
+        assert notes[0][0] == "kubewarm: prod needs login"
         assert hint in notes[0][1] and f"Log in with {' '.join(command)}" in notes[0][1]
         login = warmer.login_plan("prod")
         assert login is not None and login.argv == command

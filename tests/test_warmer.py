@@ -227,7 +227,9 @@ def test_needs_login_is_not_retried_until_asked(kw_env, plugin_log, warmers, tmp
     warmer.sync("test")
     assert warmer.planned() == {}
     assert len(plugin_runs(plugin_log)) == 1
-    assert len(recorder.notifications) == 1 and "needs login" in recorder.notifications[0][0]
+    # the menu shows the phase first, then the warmer logs and notifies
+    assert wait_for(lambda: len(recorder.notifications) == 1, 10), recorder.events
+    assert "needs login" in recorder.notifications[0][0]
     warmer.refresh_now("prod")  # the menu's Refresh now tries again, quietly
     assert wait_for(lambda: len(plugin_runs(plugin_log)) == 2, 10)
     assert wait_for(lambda: _state(warmer, "prod").phase == context_state.NEEDS_LOGIN, 10)
